@@ -1,0 +1,91 @@
+"""Diffusion Explorer (扩散模型可视化探索): the Gradio app.
+
+Run ``python app.py`` and open http://127.0.0.1:7860. Tabs follow the tutorial in order; each
+lives in its own module under ``ui/``. This file only composes them, wires the language switch
+and launches the server. Environment variables: ``GRADIO_SERVER_NAME``, ``GRADIO_SERVER_PORT``,
+``DIFFUSION_EXPLORER_SHOW_ERROR=1`` (show Python errors in the page; off by default).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import gradio as gr
+
+from ui import corruption_tab, noising_tab
+from ui.context import SESSION_TTL_SECONDS, AppContext
+from ui.i18n import DEFAULT_LANGUAGE, LANGUAGE_CHOICES, Localizer, language_from_request, pick
+
+TABS = [corruption_tab, noising_tab]  # in the tutorial's order
+
+MAX_FILE_SIZE = "20mb"
+QUEUE_MAX_SIZE = 64
+
+TEXT = {
+    "title": {
+        "zh": "# 扩散模型可视化探索 · Diffusion Explorer\n"
+        "跟着教程一步步动手：给图片加噪、看清 UNet 的每一层、训练模型，再从纯噪声里生成数字。",
+        "en": "# Diffusion Explorer · 扩散模型可视化探索\n"
+        "Follow the tutorial hands-on: corrupt images, look inside the UNet, train the models, "
+        "and generate digits from pure noise.",
+    },
+    "language": {"zh": "语言 / Language", "en": "Language / 语言"},
+}
+
+CSS = """
+.pixelated img { image-rendering: pixelated; }
+.lesson { font-size: 1.02rem; line-height: 1.6; }
+.formula { font-size: 1.1rem; }
+"""
+
+
+def build_app() -> gr.Blocks:
+    """Build the Blocks app (not launched)."""
+    loc = Localizer()
+    with gr.Blocks(title="扩散模型可视化探索 · Diffusion Explorer") as demo:
+        with gr.Row(equal_height=True):
+            header = gr.Markdown(pick(TEXT, "title", DEFAULT_LANGUAGE), elem_id="header")
+            lang = gr.Radio(
+                LANGUAGE_CHOICES,
+                value=DEFAULT_LANGUAGE,
+                label=pick(TEXT, "language", DEFAULT_LANGUAGE),
+                elem_id="language",
+                scale=0,
+                min_width=200,
+            )
+        loc.value(header, TEXT, "title")
+        session_models = gr.State({}, time_to_live=SESSION_TTL_SECONDS)
+        context = AppContext(lang=lang, loc=loc, session_models=session_models)
+        with gr.Tabs():
+            for tab in TABS:
+                tab.build(context)
+        lang.change(loc.apply, lang, loc.components, api_visibility="private", queue=False)
+        demo.load(language_from_request, None, lang, api_visibility="private", queue=False)
+    return demo
+
+
+def configure(demo: gr.Blocks) -> gr.Blocks:
+    """Apply the queue limits: heavy events also share per-kind concurrency ids (see ``ui``)."""
+    return demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=4)
+
+
+def launch_kwargs() -> dict:
+    """Keyword arguments for ``demo.launch``: safe defaults for a public Space."""
+    return {
+        "max_file_size": MAX_FILE_SIZE,
+        "show_error": os.environ.get("DIFFUSION_EXPLORER_SHOW_ERROR", "") == "1",
+        "css": CSS,
+        "theme": gr.themes.Soft(),
+        "footer_links": ["api", "gradio"],
+    }
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    demo = configure(build_app())
+    demo.launch(**launch_kwargs())
+
+
+if __name__ == "__main__":
+    main()

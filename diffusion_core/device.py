@@ -1,0 +1,82 @@
+"""Pick the compute device and mark GPU-heavy functions for Hugging Face ZeroGPU.
+
+``pick_device`` prefers CUDA, then Apple's MPS, then the CPU. ``gpu_task`` is
+``spaces.GPU`` on a ZeroGPU Space and the identity everywhere else, so the same code runs on
+a laptop, a CPU Space, a GPU Space and ZeroGPU.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import torch
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def pick_device(preferred: str | None = None) -> torch.device:
+    """Return the best available device: cuda > mps > cpu.
+
+    Args:
+        preferred: ``"cuda"``, ``"mps"`` or ``"cpu"`` to force one; ``None`` or ``"auto"`` picks.
+
+    Raises:
+        ValueError: if the preferred device is unknown or not available here.
+    """
+    if preferred not in (None, "auto"):
+        if preferred not in ("cuda", "mps", "cpu"):
+            raise ValueError(f"unknown device {preferred!r}: use 'cuda', 'mps', 'cpu' or 'auto'")
+        if preferred == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device 'cuda' was asked for, but no CUDA GPU is available")
+        if preferred == "mps" and not _mps_available():
+            raise ValueError("device 'mps' was asked for, but MPS is not available")
+        return torch.device(preferred)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if _mps_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def on_zero_gpu() -> bool:
+    """True on a Hugging Face ZeroGPU Space (the ``spaces`` package is there and enabled)."""
+    if os.environ.get("SPACES_ZERO_GPU", "").lower() not in ("1", "true"):
+        return False
+    try:
+        import spaces  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def gpu_task(duration: int = 60) -> Callable[[F], F]:
+    """Decorate a GPU-heavy function: ``spaces.GPU(duration=...)`` on ZeroGPU, identity elsewhere.
+
+    On ZeroGPU the function runs in a forked worker, so it must return CPU tensors or
+    plain data (state dicts, images), never CUDA tensors.
+
+    Args:
+        duration: the worst-case seconds of GPU time one call needs (ZeroGPU's quota estimate).
+    """
+
+    def decorate(fn: F) -> F:
+        if on_zero_gpu():
+            import spaces
+
+            return spaces.GPU(duration=duration)(fn)
+
+        @functools.wraps(fn)
+        def passthrough(*args: Any, **kwargs: Any) -> Any:
+            return fn(*args, **kwargs)
+
+        return passthrough  # type: ignore[return-value]
+
+    return decorate

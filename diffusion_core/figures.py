@@ -1,0 +1,112 @@
+"""Pictures built from core tensors and records: PIL image grids and plotly charts.
+
+Handlers in the UI call these so they stay a few lines long. Images are drawn as they are
+(0 = black, 1 = white, so MNIST digits are white on black) and enlarged with
+nearest-neighbour, so every pixel of a 28x28 digit stays a crisp square, even on a projector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from PIL import Image
+from torchvision.utils import make_grid
+
+PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2")  # colour-blind-friendly enough
+
+
+def to_image(
+    x: torch.Tensor,
+    value_range: tuple[float, float] = (0.0, 1.0),
+    nrow: int = 8,
+    scale: int = 4,
+    padding: int = 2,
+    clip: bool = True,
+) -> Image.Image:
+    """Render a batch as one image grid with torchvision's ``make_grid``.
+
+    Args:
+        x (`torch.Tensor`, (B, C, H, W) or (C, H, W)): images, C = 1 or 3.
+        value_range: the values shown as black and white, e.g. (-1, 1) for DDPM tensors.
+        nrow: images per row of the grid.
+        scale: each pixel becomes ``scale x scale`` pixels (nearest neighbour), 1..32.
+        padding: pixels between images (before scaling).
+        clip: clip to ``value_range`` (True), or stretch the batch's own min..max to black..white
+            (False, the seed's unclipped view of x_t).
+
+    Returns:
+        A PIL image, mode "L" for one channel and "RGB" for three.
+    """
+    if x.ndim == 3:
+        x = x.unsqueeze(0)
+    if x.ndim != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f"expected images of shape (B, 1 or 3, H, W), got {tuple(x.shape)}")
+    x = x.detach().float().cpu()
+    low, high = value_range
+    if not clip:
+        low, high = float(x.min()), float(x.max())
+        if high - low < 1e-8:
+            high = low + 1.0
+    unit = ((x - low) / (high - low)).clamp(0, 1)
+    grid = make_grid(unit, nrow=max(1, int(nrow)), padding=padding, pad_value=0.5) if len(unit) > 1 else unit[0]
+    array = grid.mul(255).round().byte().permute(1, 2, 0).numpy()
+    image = Image.fromarray(array[..., 0] if x.shape[1] == 1 else array, mode="L" if x.shape[1] == 1 else "RGB")
+    scale = int(min(max(scale, 1), 32))
+    if scale > 1:
+        image = image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
+    return image
+
+
+def fit_scale(height: int, width: int, target: int = 448) -> int:
+    """An integer enlargement that brings the longer side near ``target`` pixels (1..32)."""
+    return int(min(32, max(1, round(target / max(height, width, 1)))))
+
+
+def style_figure(fig: go.Figure, title: str, x_title: str, y_title: str, height: int = 340) -> go.Figure:
+    """Give a plotly figure the app's look: title, axis titles, compact margins, legend on top."""
+    fig.update_layout(
+        title={"text": title, "x": 0.01, "xanchor": "left"},
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+        height=height,
+        margin={"l": 60, "r": 20, "t": 60, "b": 50},
+        template="plotly_white",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+    )
+    return fig
+
+
+def histogram_figure(
+    series: Sequence[tuple[str, torch.Tensor]],
+    title: str,
+    x_title: str,
+    y_title: str,
+    value_range: tuple[float, float] = (0.0, 1.0),
+    bins: int = 50,
+) -> go.Figure:
+    """Overlaid histograms of pixel values, binned here (the browser gets 50 bars, not 100k points).
+
+    Args:
+        series: ``(name, values)`` pairs; values of any shape are flattened.
+        value_range: the x range binned; values outside it are counted in the edge bins.
+        bins: the number of bins.
+    """
+    edges = np.linspace(value_range[0], value_range[1], bins + 1)
+    centers = (edges[:-1] + edges[1:]) / 2
+    fig = go.Figure()
+    for index, (name, values) in enumerate(series):
+        data = values.detach().float().cpu().flatten().numpy()
+        counts, _ = np.histogram(np.clip(data, value_range[0], value_range[1]), bins=edges)
+        fig.add_bar(
+            x=centers,
+            y=counts / max(len(data), 1),
+            name=name,
+            marker_color=PALETTE[index % len(PALETTE)],
+            opacity=0.6,
+            width=(edges[1] - edges[0]),
+        )
+    fig.update_layout(barmode="overlay", bargap=0)
+    return style_figure(fig, title, x_title, y_title, height=300)
