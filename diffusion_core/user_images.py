@@ -30,11 +30,13 @@ PICTURE_MAX_SIDE = 256  # the forward-process views keep colour up to this side
 ImageSource = str | Path | bytes | Image.Image | np.ndarray
 
 
-def open_image(source: ImageSource) -> Image.Image:
+def open_image(source: ImageSource, draft_side: int | None = None) -> Image.Image:
     """Open and fully decode an image, refusing hostile files with a clear ``ValueError``.
 
     Args:
         source: a file path, raw bytes, a PIL image or an ``(H, W[, C])`` uint8 array.
+        draft_side: if given, JPEGs are decoded at a reduced scale no smaller than this side
+            (PIL's ``draft``), which makes large photos cheap when only a small tensor is needed.
 
     Returns:
         A decoded PIL image (any mode).
@@ -70,7 +72,7 @@ def open_image(source: ImageSource) -> Image.Image:
         raise ValueError(f"cannot read an image from a {type(source).__name__}")
     if not data:
         raise ValueError("the image file is empty")
-    return _decode(data)
+    return _decode(data, draft_side)
 
 
 def _check_pixels(size: tuple[int, int]) -> None:
@@ -83,12 +85,14 @@ def _check_pixels(size: tuple[int, int]) -> None:
         )
 
 
-def _decode(data: bytes) -> Image.Image:
+def _decode(data: bytes, draft_side: int | None = None) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             _check_pixels(image.size)  # from the header: nothing decoded yet
+            if draft_side and image.format == "JPEG":
+                image.draft(image.mode, (draft_side, draft_side))
             image.load()
     except ValueError:
         raise
@@ -135,7 +139,7 @@ def as_digit(source: ImageSource, invert: Literal["auto", "yes", "no"] = "auto",
         raise ValueError(f"invert must be 'auto', 'yes' or 'no', got {invert!r}")
     if not 4 <= int(size) <= 256:
         raise ValueError(f"size must be between 4 and 256, got {size}")
-    gray = _flatten_alpha(open_image(source)).convert("L")
+    gray = _flatten_alpha(open_image(source, draft_side=4 * int(size))).convert("L")
     side = max(gray.size)
     border = np.concatenate(
         [np.asarray(gray)[0], np.asarray(gray)[-1], np.asarray(gray)[:, 0], np.asarray(gray)[:, -1]]
@@ -163,6 +167,6 @@ def as_picture(source: ImageSource, color: bool = True, max_side: int = PICTURE_
     """
     if not 8 <= int(max_side) <= 1024:
         raise ValueError(f"max_side must be between 8 and 1024, got {max_side}")
-    image = _flatten_alpha(open_image(source)).convert("RGB" if color else "L")
+    image = _flatten_alpha(open_image(source, draft_side=int(max_side))).convert("RGB" if color else "L")
     image.thumbnail((int(max_side), int(max_side)), Image.Resampling.LANCZOS)
     return _to_tensor(image)
