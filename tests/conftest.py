@@ -65,6 +65,39 @@ def client(app_url: str):
 
 
 @pytest.fixture(scope="session")
+def raw_call(app_url: str):
+    """Call an API name with a raw JSON body, for values gradio_client cannot send (NaN, inf).
+
+    Usage: ``event, payload = raw_call("corrupt", '["mnist", 0, NaN, null, "zh"]')``; ``event`` is
+    ``"complete"`` or ``"error"`` and ``payload`` the decoded data (the error's dict for errors).
+    """
+    import json
+
+    import httpx
+
+    def call(api_name: str, raw_data: str, timeout: float = 120.0) -> tuple[str, object]:
+        response = httpx.post(
+            f"{app_url}/gradio_api/call/{api_name}",
+            content='{"data": ' + raw_data + "}",
+            headers={"content-type": "application/json"},
+            timeout=timeout,
+        )
+        response.raise_for_status()
+        event_id = response.json()["event_id"]
+        event, payload = "", None
+        with httpx.stream("GET", f"{app_url}/gradio_api/call/{api_name}/{event_id}", timeout=timeout) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:") and event in ("complete", "error"):
+                    payload = json.loads(line.split(":", 1)[1])
+                    break
+        return event, payload
+
+    return call
+
+
+@pytest.fixture(scope="session")
 def browser():
     """A real headless Debian Chromium driven by Playwright (never a downloaded browser)."""
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):

@@ -1,0 +1,98 @@
+"""Small pieces shared by the tab builders: the image-source picker and common texts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+import torch
+
+from diffusion_core.data import mnist_batch
+from diffusion_core.user_images import as_picture
+from ui.components import Image, number
+from ui.errors import as_choice, as_seed
+from ui.i18n import Text, pick
+
+SOURCES = ("mnist", "upload")
+
+TEXT: Text = {
+    "source": {"zh": "图像来源", "en": "Image source"},
+    "source_mnist": {"zh": "MNIST 手写数字（8 张）", "en": "MNIST digits (8)"},
+    "source_upload": {"zh": "上传自己的图片", "en": "Upload your own image"},
+    "seed": {"zh": "随机种子", "en": "Random seed"},
+    "seed_info": {
+        "zh": "同一个种子总是得到同样的数字和噪声，方便复现",
+        "en": "The same seed always gives the same digits and noise",
+    },
+    "new_batch": {"zh": "🎲 换一批", "en": "🎲 New batch"},
+    "upload": {"zh": "上传图片（PNG / JPEG，≤ 20 MB）", "en": "Upload an image (PNG / JPEG, ≤ 20 MB)"},
+    "code": {"zh": "代码 / Code", "en": "Code / 代码"},
+    "need_upload": {"zh": "请先上传一张图片", "en": "Please upload an image first"},
+}
+
+
+LATEX = [
+    {"left": "$$", "right": "$$", "display": True},
+    {"left": "$", "right": "$", "display": False},
+]
+
+
+def markdown(value: str, **kwargs: Any) -> gr.Markdown:
+    """A Markdown block that renders inline ``$...$`` and display ``$$...$$`` LaTeX."""
+    return gr.Markdown(value, latex_delimiters=LATEX, **kwargs)
+
+
+def source_controls(ctx: Any) -> tuple[gr.Radio, gr.Number, gr.Button, gr.Image]:
+    """The shared 'MNIST or upload' picker: (source radio, seed box, new-batch button, upload)."""
+    source = gr.Radio(
+        [(pick(TEXT, "source_mnist", "zh"), "mnist"), (pick(TEXT, "source_upload", "zh"), "upload")],
+        value="mnist",
+        label=pick(TEXT, "source", "zh"),
+    )
+    ctx.loc.choices(source, TEXT, {"mnist": "source_mnist", "upload": "source_upload"}, label_key="source")
+    with gr.Row():
+        seed = number(
+            value=0,
+            precision=0,
+            minimum=0,
+            maximum=2**31 - 1,
+            label=pick(TEXT, "seed", "zh"),
+            info=pick(TEXT, "seed_info", "zh"),
+            name="seed",
+        )
+        ctx.loc.label(seed, TEXT, "seed", "seed_info")
+        new_batch = gr.Button(pick(TEXT, "new_batch", "zh"), size="sm", scale=0, min_width=120)
+        ctx.loc.value(new_batch, TEXT, "new_batch")
+    upload = Image(
+        type="filepath",
+        image_mode=None,
+        label=pick(TEXT, "upload", "zh"),
+        visible=False,
+        height=200,
+        sources=["upload", "clipboard"],
+    )
+    ctx.loc.label(upload, TEXT, "upload")
+    source.change(lambda s: gr.update(visible=s == "upload"), source, upload, api_visibility="private", queue=False)
+    new_batch.click(
+        lambda value: int(torch.randint(0, 2**31 - 1, (1,)).item()) if value is not None else 0,
+        seed,
+        seed,
+        api_visibility="private",
+        queue=False,
+    )
+    return source, seed, new_batch, upload
+
+
+def load_images(source: Any, seed: Any, upload: Any, lang: str, color: bool = True) -> tuple[torch.Tensor, bool]:
+    """Images for a forward-process view, in [0, 1].
+
+    Returns:
+        ``(x, is_mnist)``: 8 MNIST digits (8, 1, 28, 28), or the uploaded picture (1, C, H, W).
+    """
+    source = as_choice(source, "source", SOURCES)
+    seed = as_seed(seed)
+    if source == "mnist":
+        return mnist_batch(8, seed)[0], True
+    if not upload:
+        raise ValueError(pick(TEXT, "need_upload", lang))
+    return as_picture(upload, color=color), False

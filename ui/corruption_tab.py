@@ -1,0 +1,191 @@
+"""Tab 1 · 损坏过程 / Corruption: the seed's ``corrupt(x, amount)`` with uniform noise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+import torch
+
+from diffusion_core.corruption import corrupt
+from diffusion_core.figures import fit_scale, histogram_figure, to_image
+from ui.common import TEXT as COMMON
+from ui.common import load_images, markdown, source_controls
+from ui.components import slider
+from ui.context import AppContext
+from ui.errors import as_float, as_seed, friendly
+from ui.i18n import Text, normalize_language, pick
+
+TEXT: Text = {
+    "tab": {"zh": "① 损坏过程", "en": "① Corruption"},
+    "lesson": {
+        "zh": "### 一种简单的损坏（加噪）过程\n"
+        "最简单的加噪办法：把图片和噪声按比例混合，$x_{noisy} = (1-amount)\\cdot x + amount\\cdot noise$。"
+        "amount = 0 时原样返回输入；amount = 1 时只剩噪声，看不出原图的痕迹；介于两者之间，就像调节颜色的"
+        "不透明度。这里的噪声来自 `torch.rand`，是 [0, 1) 上的**均匀分布**，所以混合结果仍在 0 到 1 之间。\n\n"
+        "拖动 **amount** 滑块看单张图的变化；下面两行复现教程的图：上面是原图，下面的 amount 从左到右由 0 "
+        "均匀增加到 1（`torch.linspace(0, 1, 8)`，形状 (8,)，经 `view(-1, 1, 1, 1)` 广播到 (8, 1, 1, 1)）。",
+        "en": "### A simple corruption process\n"
+        "The simplest way to add noise: mix the image with noise by an amount, "
+        "$x_{noisy} = (1-amount)\\cdot x + amount\\cdot noise$. "
+        "At amount = 0 the input comes back unchanged; at amount = 1 only noise is left, with no trace of the "
+        "input; in between it works like opacity. The noise comes from `torch.rand`, **uniform** on [0, 1), "
+        "so the mix stays between 0 and 1.\n\n"
+        "Drag **amount** to watch one image; the two rows below reproduce the tutorial's figure: the clean "
+        "inputs on top, and below them amounts growing from 0 to 1 left to right (`torch.linspace(0, 1, 8)`, "
+        "shape (8,), broadcast to (8, 1, 1, 1) by `view(-1, 1, 1, 1)`).",
+    },
+    "amount": {"zh": "amount（噪声比例）", "en": "amount (noise fraction)"},
+    "amount_info": {"zh": "0 = 原图，1 = 纯噪声", "en": "0 = the input, 1 = pure noise"},
+    "single": {"zh": "当前 amount 下的第一张图", "en": "The first image at the current amount"},
+    "clean_row": {"zh": "输入数据 Input data", "en": "Input data"},
+    "noisy_row": {
+        "zh": "损坏后的数据（amount 从左到右 0 → 1）",
+        "en": "Corrupted data (amount increases left to right, 0 → 1)",
+    },
+    "hist_title": {"zh": "像素值分布", "en": "Pixel values"},
+    "hist_x": {"zh": "像素值", "en": "pixel value"},
+    "hist_y": {"zh": "占比", "en": "fraction of pixels"},
+    "hist_clean": {"zh": "原图 x", "en": "input x"},
+    "hist_noise": {"zh": "噪声 U[0,1)", "en": "noise U[0,1)"},
+    "hist_mixed": {"zh": "混合结果", "en": "mix"},
+    "formula": {
+        "zh": "$$x_{{noisy}} = (1-{a:.2f})\\cdot x + {a:.2f}\\cdot noise = {keep:.2f}\\,x + {a:.2f}\\,noise,"
+        "\\quad noise \\sim U[0, 1)$$\n"
+        "原图保留 **{keep_pct:.0f}%**，噪声占 **{a_pct:.0f}%**。混合后的像素仍在 [0, 1] 内"
+        "（这一批：最小 {low:.3f}，最大 {high:.3f}）。",
+        "en": "$$x_{{noisy}} = (1-{a:.2f})\\cdot x + {a:.2f}\\cdot noise = {keep:.2f}\\,x + {a:.2f}\\,noise,"
+        "\\quad noise \\sim U[0, 1)$$\n"
+        "**{keep_pct:.0f}%** of the input is kept and the noise makes up **{a_pct:.0f}%**. The mix stays in "
+        "[0, 1] (this batch: min {low:.3f}, max {high:.3f}).",
+    },
+}
+
+CODE_TEMPLATE = """import torch
+import torchvision
+from torchvision import transforms
+
+# The seed's corruption: mix x with uniform noise by `amount` (0 = input, 1 = noise).
+def corrupt(x, amount, generator=None):
+    noise = torch.rand(x.shape, generator=generator)
+    amount = amount.view(-1, 1, 1, 1)  # (B,) -> (B, 1, 1, 1) so it broadcasts
+    return x * (1 - amount) + noise * amount
+
+{data}
+generator = torch.Generator().manual_seed({seed})
+
+# The single view: every image at amount = {amount:.2f}
+x_noisy = corrupt(x, torch.full((x.shape[0],), {amount:.2f}), generator)
+
+# The tutorial's figure: amount from 0 to 1 across the batch
+generator = torch.Generator().manual_seed({seed})
+amount = torch.linspace(0, 1, x.shape[0])  # tensor([0.0000, 0.1429, ..., 1.0000])
+noised_x = corrupt(x, amount, generator)
+grid = torchvision.utils.make_grid(noised_x)  # the lower row above
+"""
+
+MNIST_DATA = """# 8 digits of the MNIST test set, picked with seed {seed}
+dataset = torchvision.datasets.MNIST("data", train=False, download=True, transform=transforms.ToTensor())
+index = torch.randperm(len(dataset), generator=torch.Generator().manual_seed({seed}))[:8]
+x = torch.stack([dataset[i][0] for i in index])  # (8, 1, 28, 28) in [0, 1]"""
+
+UPLOAD_DATA = """# your image as a tensor (1, C, H, W) in [0, 1]
+from PIL import Image
+x = transforms.ToTensor()(Image.open("my_image.png").convert("RGB")).unsqueeze(0)
+x = x.repeat(8, 1, 1, 1)  # the same image 8 times for the strip"""
+
+
+def corruption_view(source: Any, seed: Any, amount: Any, upload: Any, lang: Any) -> tuple:
+    """Handler of the ``corrupt`` API: widgets -> core ``corrupt`` -> pictures.
+
+    Returns:
+        (single image, clean row, corrupted row, histogram figure, formula markdown, code).
+    """
+    lang = normalize_language(lang)
+    amount = as_float(amount, "amount", 0.0, 1.0)
+    seed = as_seed(seed)
+    x, is_mnist = load_images(source, seed, upload, lang)
+    strip = x if is_mnist else x.repeat(8, 1, 1, 1)
+
+    # 1. one noise draw, reused, so moving the slider only changes the mix
+    generator = torch.Generator().manual_seed(seed)
+    noise = torch.rand(strip.shape, generator=generator)
+    # 2. the single view at the chosen amount, and the seed's linspace(0, 1, 8) strip
+    mixed = corrupt(strip, amount, noise=noise)
+    strip_noised = corrupt(strip, torch.linspace(0, 1, strip.shape[0]), noise=noise)
+
+    height, width = x.shape[-2:]
+    single = to_image(mixed[0], scale=fit_scale(height, width, 336))
+    strip_scale = fit_scale(height, width, 96)
+    clean_row = to_image(strip, scale=strip_scale)
+    noisy_row = to_image(strip_noised, scale=strip_scale)
+    histogram = histogram_figure(
+        [
+            (pick(TEXT, "hist_clean", lang), strip),
+            (pick(TEXT, "hist_noise", lang), noise),
+            (pick(TEXT, "hist_mixed", lang), mixed),
+        ],
+        title=f"{pick(TEXT, 'hist_title', lang)} (amount = {amount:.2f})",
+        x_title=pick(TEXT, "hist_x", lang),
+        y_title=pick(TEXT, "hist_y", lang),
+    )
+    formula = pick(TEXT, "formula", lang).format(
+        a=amount,
+        keep=1 - amount,
+        keep_pct=(1 - amount) * 100,
+        a_pct=amount * 100,
+        low=float(mixed.min()),
+        high=float(mixed.max()),
+    )
+    data = (MNIST_DATA if is_mnist else UPLOAD_DATA).format(seed=seed)
+    code = CODE_TEMPLATE.format(data=data, seed=seed, amount=amount)
+    return single, clean_row, noisy_row, histogram, formula, code
+
+
+def build(ctx: AppContext) -> None:
+    """Build the Corruption tab."""
+    loc = ctx.loc
+    first = corruption_view("mnist", 0, 0.3, None, "zh")
+    with gr.Tab(pick(TEXT, "tab", "zh"), id="corruption") as tab:
+        loc.label(tab, TEXT, "tab")
+        loc.value(markdown(pick(TEXT, "lesson", "zh"), elem_classes="lesson"), TEXT, "lesson")
+        with gr.Row():
+            with gr.Column(scale=2):
+                source, seed, _, upload = source_controls(ctx)
+                amount = slider(
+                    0,
+                    1,
+                    value=0.3,
+                    step=0.01,
+                    label=pick(TEXT, "amount", "zh"),
+                    info=pick(TEXT, "amount_info", "zh"),
+                    elem_id="corrupt-amount",
+                    name="amount",
+                )
+                loc.label(amount, TEXT, "amount", "amount_info")
+                formula = markdown(first[4], elem_classes="formula", elem_id="corrupt-formula")
+            with gr.Column(scale=3):
+                single = gr.Image(
+                    first[0], label=pick(TEXT, "single", "zh"), elem_id="corrupt-single", elem_classes="pixelated"
+                )
+                loc.label(single, TEXT, "single")
+        clean_row = gr.Image(first[1], label=pick(TEXT, "clean_row", "zh"), elem_classes="pixelated")
+        loc.label(clean_row, TEXT, "clean_row")
+        noisy_row = gr.Image(
+            first[2], label=pick(TEXT, "noisy_row", "zh"), elem_classes="pixelated", elem_id="corrupt-strip"
+        )
+        loc.label(noisy_row, TEXT, "noisy_row")
+        histogram = gr.Plot(first[3], elem_id="corrupt-histogram", show_label=False)
+        with gr.Accordion(pick(COMMON, "code", "zh"), open=False) as accordion:
+            code = gr.Code(first[5], language="python")
+        loc.label(accordion, COMMON, "code")
+
+    gr.on(
+        triggers=[amount.change, seed.change, source.change, upload.change, ctx.lang.change],
+        fn=friendly(corruption_view),
+        inputs=[source, seed, amount, upload, ctx.lang],
+        outputs=[single, clean_row, noisy_row, histogram, formula, code],
+        api_name="corrupt",
+        trigger_mode="always_last",
+        show_progress="hidden",
+    )

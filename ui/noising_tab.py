@@ -1,0 +1,381 @@
+"""Tab 2 · 加噪过程 / DDPM noising: ``DDPMScheduler.add_noise``, beta schedules and noise levels."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import gradio as gr
+import numpy as np
+import torch
+
+from diffusion_core.data import to_model_range
+from diffusion_core.figures import fit_scale, histogram_figure, to_image
+from diffusion_core.noise_figures import schedule_figure, snr_figure
+from diffusion_core.noising import (
+    BETA_SCHEDULES,
+    MAX_TRAIN_TIMESTEPS,
+    ScheduleConfig,
+    add_noise,
+    draw_noise,
+    make_scheduler,
+    noise_curves,
+    seed_timesteps,
+)
+from ui.common import TEXT as COMMON
+from ui.common import load_images, markdown, source_controls
+from ui.components import number, slider
+from ui.context import AppContext
+from ui.errors import as_choice, as_float, as_int, as_seed, friendly
+from ui.i18n import Text, normalize_language, pick
+
+NOISE_KINDS = ("randn", "rand")
+
+TEXT: Text = {
+    "tab": {"zh": "② DDPM 加噪", "en": "② DDPM noising"},
+    "lesson": {
+        "zh": "### DDPM 的损坏过程\n"
+        "DDPM 每个时间步只加一点点噪声：$q(x_t\\mid x_{t-1}) = \\mathcal{N}(\\sqrt{1-\\beta_t}\\,x_{t-1},\\ "
+        "\\beta_t I)$，$\\beta_t$ 由调度器（beta schedule）决定。一步步算到 $x_t$ 太慢，好在它可以一步到位："
+        "$q(x_t\\mid x_0) = \\mathcal{N}(\\sqrt{\\bar\\alpha_t}\\,x_0,\\ (1-\\bar\\alpha_t) I)$，其中 "
+        "$\\alpha_s = 1-\\beta_s$，$\\bar\\alpha_t = \\prod_{s=1}^{t}\\alpha_s$。"
+        "`DDPMScheduler.add_noise` 做的正是这件事。随着 t 增大，$\\sqrt{\\bar\\alpha_t}$ 越来越小、"
+        "$\\sqrt{1-\\bar\\alpha_t}$ 越来越大，也就是噪声越来越多。\n\n"
+        "> **教程勘误**：教程把方差写成 $\\sqrt{1-\\bar\\alpha_t}\\,I$，正确的是 $(1-\\bar\\alpha_t)\\,I$"
+        "（$\\sqrt{1-\\bar\\alpha_t}$ 是乘在噪声前面的**标准差**）；$\\bar\\alpha_t$ 是乘到 **t** 为止，"
+        "不是乘到 T。",
+        "en": "### The DDPM corruption process\n"
+        "DDPM adds a little noise at each timestep: $q(x_t\\mid x_{t-1}) = \\mathcal{N}(\\sqrt{1-\\beta_t}\\,"
+        "x_{t-1},\\ \\beta_t I)$, with $\\beta_t$ set by the beta schedule. Stepping all the way to $x_t$ is "
+        "slow, but it closes to one jump: $q(x_t\\mid x_0) = \\mathcal{N}(\\sqrt{\\bar\\alpha_t}\\,x_0,\\ "
+        "(1-\\bar\\alpha_t) I)$ with $\\alpha_s = 1-\\beta_s$ and $\\bar\\alpha_t = \\prod_{s=1}^{t}\\alpha_s$. "
+        "That is what `DDPMScheduler.add_noise` computes. As t grows, $\\sqrt{\\bar\\alpha_t}$ shrinks and "
+        "$\\sqrt{1-\\bar\\alpha_t}$ grows: more and more noise.\n\n"
+        "> **A slip in the tutorial**: it writes the variance as $\\sqrt{1-\\bar\\alpha_t}\\,I$; the variance "
+        "is $(1-\\bar\\alpha_t)\\,I$ ($\\sqrt{1-\\bar\\alpha_t}$ is the **standard deviation** that multiplies "
+        "the noise), and $\\bar\\alpha_t$ is the product up to **t**, not up to T.",
+    },
+    "schedule": {"zh": "beta 调度（beta_schedule）", "en": "Beta schedule (beta_schedule)"},
+    "schedule_info": {
+        "zh": "linear 是 DDPMScheduler 的默认；教程训练时用 squaredcos_cap_v2",
+        "en": "linear is DDPMScheduler's default; the tutorial trains with squaredcos_cap_v2",
+    },
+    "t": {"zh": "时间步 t", "en": "Timestep t"},
+    "t_info": {"zh": "0 = 几乎干净，T−1 = 几乎纯噪声", "en": "0 = almost clean, T−1 = almost pure noise"},
+    "noise_kind": {"zh": "噪声类型", "en": "Noise"},
+    "randn": {"zh": "randn：高斯 N(0, 1)（DDPM 用的）", "en": "randn: Gaussian N(0, 1) (what DDPM uses)"},
+    "rand": {"zh": "rand：均匀 U[0, 1)（对比用）", "en": "rand: uniform U[0, 1) (for contrast)"},
+    "advanced": {"zh": "高级：T 与 beta 范围", "en": "Advanced: T and the beta range"},
+    "T": {"zh": "训练总步数 T（num_train_timesteps）", "en": "Training steps T (num_train_timesteps)"},
+    "beta_start": {"zh": "beta_start（squaredcos_cap_v2 不使用）", "en": "beta_start (unused by squaredcos_cap_v2)"},
+    "beta_end": {"zh": "beta_end（squaredcos_cap_v2 不使用）", "en": "beta_end (unused by squaredcos_cap_v2)"},
+    "single": {"zh": "时间步 t 时的 x_t（截断到 [-1, 1]）", "en": "x_t at timestep t (clipped to [-1, 1])"},
+    "clean_row": {"zh": "干净的 X（已映射到 [-1, 1]）", "en": "Clean X (mapped to [-1, 1])"},
+    "clipped_row": {
+        "zh": "加噪后的 X，截断到 (-1, 1)；t = linspace(0, T−1, 8)",
+        "en": "Noisy X, clipped to (-1, 1); t = linspace(0, T−1, 8)",
+    },
+    "raw_row": {
+        "zh": "加噪后的 X，不截断（按这一行自身的最小/最大值显示）",
+        "en": "Noisy X, unclipped (shown from this row's own min to max)",
+    },
+    "curve_title": {"zh": "噪声水平", "en": "Noise levels"},
+    "curve_x": {"zh": "时间步 t", "en": "timestep t"},
+    "curve_y": {"zh": "系数", "en": "coefficient"},
+    "signal": {"zh": "√ᾱ_t（保留多少 x₀）", "en": "√ᾱ_t (how much x₀ is left)"},
+    "noise": {"zh": "√(1−ᾱ_t)（噪声的标准差）", "en": "√(1−ᾱ_t) (the noise's std)"},
+    "current": {"zh": "当前 t", "en": "current t"},
+    "snr_title": {"zh": "信噪比 SNR = ᾱ_t / (1−ᾱ_t)（对数坐标）", "en": "Signal-to-noise ratio ᾱ_t / (1−ᾱ_t) (log)"},
+    "snr_y": {"zh": "log₁₀ SNR", "en": "log₁₀ SNR"},
+    "hist_title": {"zh": "像素值分布与标准正态 N(0, 1)", "en": "Pixel values against the standard normal N(0, 1)"},
+    "hist_x": {"zh": "像素值", "en": "pixel value"},
+    "hist_y": {"zh": "占比", "en": "fraction of pixels"},
+    "hist_x0": {"zh": "x₀", "en": "x₀"},
+    "hist_xt": {"zh": "x_t", "en": "x_t"},
+    "hist_normal": {"zh": "N(0, 1) 参考", "en": "N(0, 1) reference"},
+    "formula": {
+        "zh": "$$x_t = \\sqrt{{\\bar\\alpha_t}}\\,x_0 + \\sqrt{{1-\\bar\\alpha_t}}\\,\\epsilon "
+        "= {s:.4f}\\,x_0 + {n:.4f}\\,\\epsilon,\\qquad t = {t},\\ \\bar\\alpha_t = {ab:.4g}$$\n"
+        "方差 $1-\\bar\\alpha_t$ = **{var:.4g}**，信噪比 SNR = **{snr:.3g}**。"
+        "这一批 x_t：均值 **{mean:.3f}**，标准差 **{std:.3f}**。",
+        "en": "$$x_t = \\sqrt{{\\bar\\alpha_t}}\\,x_0 + \\sqrt{{1-\\bar\\alpha_t}}\\,\\epsilon "
+        "= {s:.4f}\\,x_0 + {n:.4f}\\,\\epsilon,\\qquad t = {t},\\ \\bar\\alpha_t = {ab:.4g}$$\n"
+        "Variance $1-\\bar\\alpha_t$ = **{var:.4g}**, SNR = **{snr:.3g}**. "
+        "This batch of x_t: mean **{mean:.3f}**, standard deviation **{std:.3f}**.",
+    },
+    "why_randn": {
+        "zh": "**为什么用 randn 和 [-1, 1]？** DDPM 假设噪声 ε 来自均值 0、方差 1 的高斯分布（`torch.randn`，"
+        "取值可以是任意实数，所以显示时要截断到 [-1, 1]），并把图片从 [0, 1] 映射到 [-1, 1]（`x * 2 - 1`）。"
+        "这样 t 接近 T 时，x_t 就变成标准正态分布 N(0, I)，生成时才能从 `torch.randn` 出发。",
+        "en": "**Why randn and [-1, 1]?** DDPM assumes the noise ε is Gaussian with mean 0 and variance 1 "
+        "(`torch.randn`, any real value, hence the clipping for display), and maps images from [0, 1] to "
+        "[-1, 1] (`x * 2 - 1`). Then, as t nears T, x_t becomes the standard normal N(0, I), which is where "
+        "sampling starts: `torch.randn`.",
+    },
+    "why_rand": {
+        "zh": "**你选了 rand（均匀噪声）：** 它的均值是 0.5 而不是 0，方差只有 1/12。看直方图：t 很大时 x_t "
+        "并不是 N(0, 1)，而是挤在 [0, 1) 里——和采样起点 `torch.randn` 对不上，这正是 DDPM 必须用 randn 的原因。",
+        "en": "**You chose rand (uniform noise):** its mean is 0.5, not 0, and its variance only 1/12. See the "
+        "histogram: at large t, x_t is not N(0, 1) but squeezed into [0, 1), which does not match where "
+        "sampling starts (`torch.randn`). That is why DDPM needs randn.",
+    },
+}
+
+CODE_TEMPLATE = """import torch
+import torchvision
+from diffusers import DDPMScheduler
+{data}
+xb = xb * 2.0 - 1.0  # map [0, 1] -> [-1, 1]
+
+noise_scheduler = DDPMScheduler(
+    num_train_timesteps={T}, beta_schedule="{schedule}", beta_start={beta_start}, beta_end={beta_end}
+)
+generator = torch.Generator().manual_seed({seed})
+noise = torch.{kind}(xb.shape, generator=generator)  # NB: DDPM uses randn, not rand
+
+# The tutorial's strip: a different timestep per image
+timesteps = torch.linspace(0, {T_last}, 8).long()  # {timesteps}
+noisy_xb = noise_scheduler.add_noise(xb, noise, timesteps)
+clipped = torchvision.utils.make_grid(noisy_xb.clip(-1, 1))
+
+# The single view: every image at t = {t}
+x_t = noise_scheduler.add_noise(xb, noise, torch.full((xb.shape[0],), {t}))
+# same thing by hand: sqrt(alpha_bar_t) * x0 + sqrt(1 - alpha_bar_t) * noise
+alpha_bar = noise_scheduler.alphas_cumprod[{t}]  # {alpha_bar:.6f}
+assert torch.allclose(x_t, alpha_bar.sqrt() * xb + (1 - alpha_bar).sqrt() * noise, atol=1e-6)
+"""
+
+MNIST_DATA = """from torchvision import transforms
+
+dataset = torchvision.datasets.MNIST("data", train=False, download=True, transform=transforms.ToTensor())
+index = torch.randperm(len(dataset), generator=torch.Generator().manual_seed({seed}))[:8]
+xb = torch.stack([dataset[i][0] for i in index])  # (8, 1, 28, 28) in [0, 1]"""
+
+UPLOAD_DATA = """from PIL import Image
+from torchvision import transforms
+
+xb = transforms.ToTensor()(Image.open("my_image.png").convert("RGB")).unsqueeze(0).repeat(8, 1, 1, 1)"""
+
+
+def read_schedule(schedule: Any, T: Any, beta_start: Any, beta_end: Any) -> ScheduleConfig:
+    """Validate the schedule widgets into a ``ScheduleConfig``."""
+    return ScheduleConfig(
+        beta_schedule=as_choice(schedule, "beta schedule", BETA_SCHEDULES),
+        num_train_timesteps=as_int(T, "T (num_train_timesteps)", 2, MAX_TRAIN_TIMESTEPS),
+        beta_start=as_float(beta_start, "beta_start", 1e-8, 0.5),
+        beta_end=as_float(beta_end, "beta_end", 1e-8, 0.999),
+    ).validate()
+
+
+def ddpm_noise_view(
+    source: Any,
+    seed: Any,
+    upload: Any,
+    schedule: Any,
+    T: Any,
+    beta_start: Any,
+    beta_end: Any,
+    t: Any,
+    noise_kind: Any,
+    lang: Any,
+) -> tuple:
+    """Handler of the ``ddpm_noise`` API: widgets -> ``DDPMScheduler.add_noise`` -> pictures and charts.
+
+    Returns:
+        (x_t image, clean row, clipped row, unclipped row, schedule chart, SNR chart, histogram,
+        formula markdown, explanation markdown, code).
+    """
+    lang = normalize_language(lang)
+    config = read_schedule(schedule, T, beta_start, beta_end)
+    t = as_int(t, "timestep t", 0, config.num_train_timesteps - 1)
+    noise_kind = as_choice(noise_kind, "noise", NOISE_KINDS)
+    seed = as_seed(seed)
+    x, is_mnist = load_images(source, seed, upload, lang)
+    x0 = to_model_range(x if is_mnist else x.repeat(8, 1, 1, 1))  # (8, C, H, W) in [-1, 1]
+
+    # 1. one noise draw for the whole view, so moving t changes only the mix
+    scheduler = make_scheduler(config)
+    noise = draw_noise(tuple(x0.shape), noise_kind, torch.Generator().manual_seed(seed))
+    # 2. the seed's strip: timesteps linspace(0, T-1, 8), one per image
+    strip_t = seed_timesteps(config.num_train_timesteps)
+    noisy_strip, _ = add_noise(x0, strip_t, scheduler, noise=noise)
+    # 3. the single view: every image at the chosen t
+    x_t, _ = add_noise(x0, t, scheduler, noise=noise)
+
+    curves = noise_curves(config)
+    height, width = x0.shape[-2:]
+    strip_scale = fit_scale(height, width, 96)
+    images = (
+        to_image(x_t[0], value_range=(-1, 1), scale=fit_scale(height, width, 336)),
+        to_image(x0, value_range=(-1, 1), scale=strip_scale),
+        to_image(noisy_strip, value_range=(-1, 1), scale=strip_scale),
+        to_image(noisy_strip, clip=False, scale=strip_scale),
+    )
+    labels = {key: pick(TEXT, name, lang) for key, name in _CURVE_LABELS.items()}
+    charts = (
+        schedule_figure(config, t, labels),
+        snr_figure(curves, t, {"title": labels["snr"], "x": labels["x"], "y": pick(TEXT, "snr_y", lang)}),
+        _histogram(x0, x_t, lang),
+    )
+    alpha_bar = float(curves.alpha_bar[t])
+    formula = pick(TEXT, "formula", lang).format(
+        s=math.sqrt(alpha_bar),
+        n=math.sqrt(1 - alpha_bar),
+        t=t,
+        ab=alpha_bar,
+        var=1 - alpha_bar,
+        snr=alpha_bar / max(1 - alpha_bar, 1e-12),
+        mean=float(x_t.mean()),
+        std=float(x_t.std()),
+    )
+    explanation = pick(TEXT, "why_rand" if noise_kind == "rand" else "why_randn", lang)
+    code = CODE_TEMPLATE.format(
+        data=(MNIST_DATA if is_mnist else UPLOAD_DATA).format(seed=seed),
+        T=config.num_train_timesteps,
+        T_last=config.num_train_timesteps - 1,
+        schedule=config.beta_schedule,
+        beta_start=config.beta_start,
+        beta_end=config.beta_end,
+        seed=seed,
+        kind=noise_kind,
+        timesteps=strip_t.tolist(),
+        t=t,
+        alpha_bar=alpha_bar,
+    )
+    return (*images, *charts, formula, explanation, code)
+
+
+_CURVE_LABELS = {
+    "title": "curve_title",
+    "x": "curve_x",
+    "y": "curve_y",
+    "signal": "signal",
+    "noise": "noise",
+    "current": "current",
+    "snr": "snr_title",
+}
+
+
+def _histogram(x0: torch.Tensor, x_t: torch.Tensor, lang: str):
+    value_range = (-4.0, 4.0)
+    fig = histogram_figure(
+        [(pick(TEXT, "hist_x0", lang), x0), (pick(TEXT, "hist_xt", lang), x_t)],
+        title=pick(TEXT, "hist_title", lang),
+        x_title=pick(TEXT, "hist_x", lang),
+        y_title=pick(TEXT, "hist_y", lang),
+        value_range=value_range,
+        bins=64,
+    )
+    centers = np.linspace(*value_range, 200)
+    bin_width = (value_range[1] - value_range[0]) / 64
+    density = np.exp(-(centers**2) / 2) / math.sqrt(2 * math.pi) * bin_width
+    fig.add_scatter(x=centers, y=density, mode="lines", line={"color": "#111827", "dash": "dash"},
+                    name=pick(TEXT, "hist_normal", lang))  # fmt: skip
+    fig.update_yaxes(type="log", range=[-4, 0.05])
+    return fig
+
+
+def timestep_slider_update(T: Any, t: Any) -> Any:
+    """Keep the timestep slider inside 0..T-1 when T changes."""
+    try:
+        last = as_int(T, "T", 2, MAX_TRAIN_TIMESTEPS) - 1
+    except ValueError:
+        return gr.update()
+    try:
+        value = min(int(float(t)), last)
+    except (TypeError, ValueError):
+        value = last
+    return gr.update(maximum=last, value=value)
+
+
+def build(ctx: AppContext) -> None:
+    """Build the DDPM noising tab."""
+    loc = ctx.loc
+    first = ddpm_noise_view("mnist", 0, None, "linear", 1000, 1e-4, 0.02, 250, "randn", "zh")
+    with gr.Tab(pick(TEXT, "tab", "zh"), id="noising") as tab:
+        loc.label(tab, TEXT, "tab")
+        loc.value(markdown(pick(TEXT, "lesson", "zh"), elem_classes="lesson"), TEXT, "lesson")
+        with gr.Row():
+            with gr.Column(scale=2):
+                source, seed, _, upload = source_controls(ctx)
+                schedule = gr.Radio(
+                    list(BETA_SCHEDULES),
+                    value="linear",
+                    label=pick(TEXT, "schedule", "zh"),
+                    info=pick(TEXT, "schedule_info", "zh"),
+                    elem_id="ddpm-schedule",
+                )
+                loc.label(schedule, TEXT, "schedule", "schedule_info")
+                t = slider(
+                    0,
+                    999,
+                    value=250,
+                    step=1,
+                    label=pick(TEXT, "t", "zh"),
+                    info=pick(TEXT, "t_info", "zh"),
+                    elem_id="ddpm-t",
+                    name="timestep t",
+                )
+                loc.label(t, TEXT, "t", "t_info")
+                noise_kind = gr.Radio(
+                    [(pick(TEXT, "randn", "zh"), "randn"), (pick(TEXT, "rand", "zh"), "rand")],
+                    value="randn",
+                    label=pick(TEXT, "noise_kind", "zh"),
+                    elem_id="ddpm-noise-kind",
+                )
+                loc.choices(noise_kind, TEXT, {"randn": "randn", "rand": "rand"}, label_key="noise_kind")
+                with gr.Accordion(pick(TEXT, "advanced", "zh"), open=False) as advanced:
+                    T = number(
+                        name="T (num_train_timesteps)",
+                        value=1000,
+                        precision=0,
+                        minimum=2,
+                        maximum=MAX_TRAIN_TIMESTEPS,
+                        label="T",
+                    )
+                    beta_start = number(name="beta_start", value=1e-4, minimum=1e-8, maximum=0.5, label="beta_start")
+                    beta_end = number(name="beta_end", value=0.02, minimum=1e-8, maximum=0.999, label="beta_end")
+                loc.label(advanced, TEXT, "advanced")
+                loc.label(T, TEXT, "T")
+                loc.label(beta_start, TEXT, "beta_start")
+                loc.label(beta_end, TEXT, "beta_end")
+                formula = markdown(first[7], elem_classes="formula", elem_id="ddpm-formula")
+                explanation = markdown(first[8], elem_id="ddpm-explanation")
+            with gr.Column(scale=3):
+                single = gr.Image(
+                    first[0], label=pick(TEXT, "single", "zh"), elem_id="ddpm-single", elem_classes="pixelated"
+                )
+                loc.label(single, TEXT, "single")
+                curve = gr.Plot(first[4], elem_id="ddpm-curve", show_label=False)
+        rows = []
+        for index, key in enumerate(("clean_row", "clipped_row", "raw_row")):
+            row = gr.Image(first[1 + index], label=pick(TEXT, key, "zh"), elem_classes="pixelated")
+            loc.label(row, TEXT, key)
+            rows.append(row)
+        with gr.Row():
+            snr = gr.Plot(first[5], show_label=False)
+            histogram = gr.Plot(first[6], elem_id="ddpm-histogram", show_label=False)
+        with gr.Accordion(pick(COMMON, "code", "zh"), open=False) as accordion:
+            code = gr.Code(first[9], language="python")
+        loc.label(accordion, COMMON, "code")
+
+    T.change(timestep_slider_update, [T, t], t, api_visibility="private", queue=False)
+    gr.on(
+        triggers=[
+            t.change,
+            schedule.change,
+            noise_kind.change,
+            seed.change,
+            source.change,
+            upload.change,
+            beta_start.change,
+            beta_end.change,
+            ctx.lang.change,
+        ],
+        fn=friendly(ddpm_noise_view),
+        inputs=[source, seed, upload, schedule, T, beta_start, beta_end, t, noise_kind, ctx.lang],
+        outputs=[single, *rows, curve, snr, histogram, formula, explanation, code],
+        api_name="ddpm_noise",
+        trigger_mode="always_last",
+        show_progress="hidden",
+    )
