@@ -1,0 +1,202 @@
+"""Tests for diffusion_core.evaluation: the classifier, the Fréchet distance, the metrics, the curves file."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+
+import pytest
+import torch
+
+from diffusion_core import evaluation as ev
+from diffusion_core.data import load_mnist
+
+
+@pytest.fixture(scope="module")
+def noise_features() -> torch.Tensor:
+    noise = torch.rand(1000, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    return ev.classify(noise).features
+
+
+def test_bundled_classifier_meets_the_accuracy_bar_on_held_out_digits():
+    classifier = ev.load_classifier()
+    config = ev.ClassifierTrainConfig()
+    _, heldout = ev.classifier_split(config)
+    images, labels = load_mnist()
+    assert len(heldout) == config.holdout
+    assert ev.classifier_accuracy(classifier, images[heldout], labels[heldout]) >= 0.97
+
+
+def test_training_log_ships_with_the_classifier():
+    log = json.loads((ev.CLASSIFIER_DIR / ev.CLASSIFIER_LOG).read_text())
+    assert log["heldout_accuracy"] >= 0.97
+    assert log["epochs"] and log["epochs"][-1]["heldout_accuracy"] == log["heldout_accuracy"]
+
+
+def test_confidence_on_real_digits_is_high_and_low_on_noise():
+    real, _ = ev.real_digits(500, seed=2)
+    probs = ev.classify(real).probs
+    assert ev.mean_confidence(probs) >= 0.95
+    noise = torch.rand(200, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    assert ev.mean_confidence(ev.classify(noise).probs) < 0.5
+
+
+def test_fd_of_real_vs_real_is_near_zero_at_large_n_and_large_for_noise(noise_features):
+    reference = ev.reference_features()
+    real_large = ev.classify(ev.real_digits(5000)[0]).features
+    real_small = ev.classify(ev.real_digits(100)[0]).features
+    fd_real_large = ev.frechet_distance(real_large, reference)
+    fd_real_small = ev.frechet_distance(real_small, reference)
+    fd_noise = ev.frechet_distance(noise_features, reference)
+    assert fd_real_large < 0.005 * fd_noise
+    assert fd_real_large < fd_real_small  # the small-n bias the floor accounts for
+    assert fd_noise > 20 * fd_real_small
+
+
+def test_fd_of_a_set_with_itself_is_zero_and_fd_is_symmetric(noise_features):
+    reference = ev.reference_features()[:500]
+    assert ev.frechet_distance(reference, reference) == pytest.approx(0.0, abs=1e-6)
+    forward = ev.frechet_distance(reference, noise_features)
+    assert ev.frechet_distance(noise_features, reference) == pytest.approx(forward, rel=1e-6)
+
+
+def test_fd_matches_the_textbook_formula_with_scipy_sqrtm():
+    linalg = pytest.importorskip("scipy.linalg")
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(300, 6, generator=generator, dtype=torch.float64)
+    b = torch.randn(400, 6, generator=generator, dtype=torch.float64) @ torch.randn(6, 6, generator=generator).double()
+    b = b + 0.5
+    mu_a, mu_b = a.mean(0).numpy(), b.mean(0).numpy()
+    cov_a, cov_b = torch.cov(a.T).numpy(), torch.cov(b.T).numpy()
+    root = linalg.sqrtm(cov_a @ cov_b).real
+    expected = ((mu_a - mu_b) ** 2).sum() + cov_a.trace() + cov_b.trace() - 2 * root.trace()
+    assert ev.frechet_distance(a, b) == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_measure_reports_the_floor_at_the_same_n():
+    real, _ = ev.real_digits(64, seed=5)
+    report = ev.measure(real)
+    assert report.n == 64
+    assert report.fd_floor == pytest.approx(ev.real_floor(64))
+    assert report.fd < 3 * report.fd_floor  # real digits score near the floor
+    assert sum(report.class_counts) == 64
+
+
+def test_class_balance_is_one_for_even_classes_and_zero_for_one_class():
+    even = torch.eye(10).repeat(7, 1)
+    assert ev.class_balance(even) == pytest.approx(1.0)
+    one = torch.zeros(50, 10)
+    one[:, 3] = 1
+    assert ev.class_balance(one) == 0.0
+    two = torch.zeros(50, 10)
+    two[:25, 1] = 1
+    two[25:, 2] = 1
+    assert ev.class_balance(two) == pytest.approx(math.log(2) / math.log(10))
+
+
+def test_bad_inputs_raise_clear_errors():
+    with pytest.raises(ValueError, match=r"\(N, 1, 28, 28\)"):
+        ev.classify(torch.zeros(4, 3, 28, 28))
+    with pytest.raises(ValueError, match="NaN"):
+        ev.classify(torch.full((4, 1, 28, 28), float("nan")))
+    with pytest.raises(ValueError, match="at least 2"):
+        ev.classify(torch.zeros(1, 1, 28, 28))
+    with pytest.raises(ValueError, match="feature sets"):
+        ev.frechet_distance(torch.zeros(5, 3), torch.zeros(5, 4))
+    with pytest.raises(ValueError, match="between 2"):
+        ev.real_digits(1)
+    with pytest.raises(ValueError, match="no feature classifier"):
+        ev.load_classifier(ev.ASSETS_DIR / "mnist")
+
+
+def test_train_classifier_yields_one_record_per_step_and_learns():
+    torch.manual_seed(0)
+    model = ev.DigitClassifier()
+    config = ev.TINY_CLASSIFIER_TRAIN
+    records = list(ev.train_classifier(model, config))
+    train_index, heldout = ev.classifier_split(config)
+    train_index = train_index[: config.max_train_images]
+    assert len(records) == config.epochs * math.ceil(len(train_index) / config.batch_size)
+    assert [r.step for r in records] == list(range(1, len(records) + 1))
+    assert records[-1].images_seen == len(train_index)
+    images, labels = load_mnist()
+    assert ev.classifier_accuracy(model, images[heldout[:1000]], labels[heldout[:1000]]) > 0.5
+
+
+def test_quality_vs_steps_scores_each_point_with_the_given_sampler():
+    real, _ = ev.real_digits(64, seed=9)
+    calls = []
+
+    def sample_fn(sampler: str, steps: int, n: int, seed: int) -> torch.Tensor:
+        calls.append((sampler, steps, n, seed))
+        return real[:n] * 2 - 1  # "samples" in [-1, 1]: real digits, so the FD sits near the floor
+
+    points = list(ev.quality_vs_steps(sample_fn, ["ddim", "euler"], [2, 4], n=64, seed=3, extra=[("ddpm", 1000)]))
+    assert calls == [
+        ("ddim", 2, 64, 3),
+        ("ddim", 4, 64, 3),
+        ("euler", 2, 64, 3),
+        ("euler", 4, 64, 3),
+        ("ddpm", 1000, 64, 3),
+    ]
+    assert all(p.confidence >= 0.95 and p.fd < 3 * p.fd_floor for p in points)
+    with pytest.raises(ValueError, match="unknown sampler"):
+        list(ev.quality_vs_steps(sample_fn, ["heun"], [2], n=8))
+
+
+def test_bundled_curves_file_matches_its_schema():
+    if not ev.CURVES_PATH.is_file():
+        pytest.fail("assets/quality_curves.json is missing: run `python -m diffusion_core eval`")
+    data = ev.load_curves()
+    samplers = ev.curves_by_sampler(data)
+    assert set(samplers) <= set(ev.SAMPLERS) and len(samplers) >= 3
+    assert data["floor"]["n"] == data["n"]
+    for points in samplers.values():
+        steps = [p["steps"] for p in points]
+        assert steps == sorted(steps)
+
+
+def test_validate_curves_rejects_broken_files():
+    good = {
+        "schema_version": 1,
+        "created": "2026-01-01T00:00:00+00:00",
+        "machine": "test",
+        "model": "assets/checkpoints/ddpm_mnist",
+        "classifier": "assets/classifier",
+        "n": 8,
+        "seed": 0,
+        "reference_size": 5000,
+        "floor": {"n": 8, "fd": 100.0},
+        "real": {"confidence": 0.98, "class_balance": 0.9},
+        "points": [
+            {
+                "sampler": "ddim",
+                "steps": 5,
+                "n": 8,
+                "fd": 300.0,
+                "fd_floor": 100.0,
+                "confidence": 0.7,
+                "class_balance": 0.8,
+                "seconds": 1.5,
+            }
+        ],
+        "notes": [],
+    }
+    assert ev.validate_curves(copy.deepcopy(good)) == good
+    broken = [
+        ("points", []),
+        ("n", "8"),
+        ("schema_version", 2),
+        ("floor", {"n": 8}),
+    ]
+    for key, value in broken:
+        data = copy.deepcopy(good)
+        data[key] = value
+        with pytest.raises(ValueError):
+            ev.validate_curves(data)
+    for key, value in [("sampler", "heun"), ("confidence", 1.5), ("fd", float("nan")), ("steps", 0)]:
+        data = copy.deepcopy(good)
+        data["points"][0][key] = value
+        with pytest.raises(ValueError):
+            ev.validate_curves(data)
