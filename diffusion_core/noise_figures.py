@@ -76,7 +76,8 @@ def snr_figure(curves: NoiseCurves, t: int, labels: dict[str, str]) -> go.Figure
     value = float(log_snr[t])
     fig.add_scatter(
         x=[t], y=[value], mode="markers+text", marker={"size": 11, "color": PALETTE[3]},
-        text=[f"SNR = {10**value:.3g}"], textposition="top right", showlegend=False,
+        text=[f"SNR = {10**value:.3g}"], textposition="top left" if t > len(curves.t) / 2 else "top right",
+        showlegend=False,
     )  # fmt: skip
     fig.add_hline(y=0, line={"color": "#6b7280", "width": 1, "dash": "dot"})
     fig.update_layout(showlegend=False)

@@ -95,12 +95,12 @@ TEXT: Text = {
     "hist_normal": {"zh": "N(0, 1) 参考", "en": "N(0, 1) reference"},
     "formula": {
         "zh": "$$x_t = \\sqrt{{\\bar\\alpha_t}}\\,x_0 + \\sqrt{{1-\\bar\\alpha_t}}\\,\\epsilon "
-        "= {s:.4f}\\,x_0 + {n:.4f}\\,\\epsilon,\\qquad t = {t},\\ \\bar\\alpha_t = {ab:.4g}$$\n"
-        "方差 $1-\\bar\\alpha_t$ = **{var:.4g}**，信噪比 SNR = **{snr:.3g}**。"
+        "= {s:.4f}\\,x_0 + {n:.4f}\\,\\epsilon$$\n"
+        "当前 **t = {t}**，$\\bar\\alpha_t$ = **{ab:.4g}**；方差 $1-\\bar\\alpha_t$ = **{var:.4g}**，信噪比 SNR = **{snr:.3g}**。"
         "这一批 x_t：均值 **{mean:.3f}**，标准差 **{std:.3f}**。",
         "en": "$$x_t = \\sqrt{{\\bar\\alpha_t}}\\,x_0 + \\sqrt{{1-\\bar\\alpha_t}}\\,\\epsilon "
-        "= {s:.4f}\\,x_0 + {n:.4f}\\,\\epsilon,\\qquad t = {t},\\ \\bar\\alpha_t = {ab:.4g}$$\n"
-        "Variance $1-\\bar\\alpha_t$ = **{var:.4g}**, SNR = **{snr:.3g}**. "
+        "= {s:.4f}\\,x_0 + {n:.4f}\\,\\epsilon$$\n"
+        "At **t = {t}**, $\\bar\\alpha_t$ = **{ab:.4g}**; variance $1-\\bar\\alpha_t$ = **{var:.4g}**, SNR = **{snr:.3g}**. "
         "This batch of x_t: mean **{mean:.3f}**, standard deviation **{std:.3f}**.",
     },
     "why_randn": {

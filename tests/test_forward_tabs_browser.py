@@ -1,0 +1,65 @@
+"""The two forward-process tabs in a real Chromium: sliders change the shown image, both languages work."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def image_src(page, elem_id: str) -> str:
+    return page.locator(f"#{elem_id} img").first.get_attribute("src") or ""
+
+
+def set_slider(page, elem_id: str, value: float) -> None:
+    """Type a value into the slider's number box, as a user can, and commit it."""
+    box = page.locator(f"#{elem_id} input[type=number]").first
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def wait_for_new_src(page, elem_id: str, old: str, timeout: float = 20_000) -> str:
+    page.wait_for_function(
+        "([id, old]) => { const i = document.querySelector(`#${id} img`); return i && i.src && i.src !== old; }",
+        arg=[elem_id, old],
+        timeout=timeout,
+    )
+    return image_src(page, elem_id)
+
+
+def test_corruption_tab_amount_slider_changes_the_image(page, app_url):
+    page.goto(app_url + "/?lang=zh")
+    page.get_by_role("tab", name="① 损坏过程").click()
+    page.locator("#corrupt-single img").first.wait_for()
+    before = image_src(page, "corrupt-single")
+    formula_before = page.locator("#corrupt-formula").inner_text()
+    set_slider(page, "corrupt-amount", 0.8)
+    after = wait_for_new_src(page, "corrupt-single", before)
+    assert after != before
+    page.wait_for_function("() => document.querySelector('#corrupt-formula').innerText.includes('80%')")
+    assert page.locator("#corrupt-formula").inner_text() != formula_before
+
+
+def test_noising_tab_timestep_slider_changes_the_image(page, app_url):
+    page.goto(app_url + "/?lang=zh")
+    page.get_by_role("tab", name="② DDPM 加噪").click()
+    page.locator("#ddpm-single img").first.wait_for()
+    before = image_src(page, "ddpm-single")
+    set_slider(page, "ddpm-t", 900)
+    after = wait_for_new_src(page, "ddpm-single", before)
+    assert after != before
+    page.wait_for_function("() => document.querySelector('#ddpm-formula').innerText.includes('900')")
+    # switching to uniform noise explains itself
+    page.locator("#ddpm-noise-kind label").nth(1).click()
+    page.wait_for_function("() => document.querySelector('#ddpm-explanation').innerText.includes('rand')")
+
+
+def test_language_switch_translates_the_page(page, app_url):
+    page.goto(app_url + "/?lang=en")
+    page.get_by_role("tab", name="① Corruption").wait_for()
+    assert "A simple corruption process" in page.content()
+    page.locator("#language label", has_text="中文").click()
+    page.get_by_role("tab", name="① 损坏过程").wait_for()
+    page.wait_for_function("() => document.body.innerText.includes('一种简单的损坏')")
+    page.get_by_role("tab", name="② DDPM 加噪").click()
+    page.wait_for_function("() => document.body.innerText.includes('教程勘误')")
