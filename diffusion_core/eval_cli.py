@@ -120,7 +120,7 @@ def quality(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     folder = args.model or DDPM_DIR
     pipeline = load_ddpm_pipeline(folder, device=device)
-    sample_fn = sampling_function(pipeline.unet, pipeline.scheduler, device)
+    sample_fn = evaluation.sampling_function(pipeline.unet, pipeline.scheduler)
     ddpm_n = args.ddpm_n or args.n
     print(f"machine: {machine_description()}")
     print(f"model {folder}, n={args.n} (DDPM: n={ddpm_n}), seed {args.seed}")
@@ -174,18 +174,3 @@ def _relative(path: Path) -> str:
 
 def sampling_notes() -> list[str]:
     return []
-
-
-def sampling_function(unet, scheduler, device) -> evaluation.SampleFn:
-    """Adapt ``diffusion_core.sampling.scheduler_sample`` to ``(sampler, steps, n, seed) -> samples``."""
-    from diffusion_core import sampling
-
-    def sample(sampler: str, steps: int, n: int, seed: int) -> torch.Tensor:
-        generator = torch.Generator().manual_seed(seed)
-        records = sampling.scheduler_sample(unet, scheduler, sampler, steps, n, generator=generator, device=device)
-        final = None
-        for record in records:
-            final = record
-        return final.x_t.cpu()
-
-    return sample
