@@ -1,0 +1,304 @@
+"""``python -m diffusion_core train``: train BasicUNet (x0) or UNet2DModel (noise) and save it.
+
+Examples::
+
+    # the bundled BasicUNet: the seed's recipe, 1,400 steps of 128 (~18 epochs of the bundled 10k digits)
+    python -m diffusion_core train --model basic --steps 1400 --seed 0 --output assets/checkpoints/basic_unet
+
+    # the bundled DDPM model, with EMA, on a GPU
+    python -m diffusion_core train --model ddpm --steps 40000 --ema --fast --seed 0 --output assets/checkpoints/ddpm_mnist
+
+    # multi-GPU: the same command under accelerate (each process takes its share of every epoch)
+    accelerate launch --num_processes 4 -m diffusion_core train --model ddpm --steps 10000 --ema --fast
+
+Writes ``model.safetensors`` + ``config.json`` (BasicUNet) or a ``DDPMPipeline.save_pretrained``
+folder (UNet2DModel, safetensors), and beside it ``training_log.json`` (command, seed, steps,
+images seen, seconds, device, final loss, loss curve) and ``samples.png``. With ``--save-every N``
+it also writes early checkpoints to ``<output>/early/step_NNNNNN``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import diffusers
+import torch
+from diffusers import DDIMPipeline, DDIMScheduler, DDPMPipeline, DDPMScheduler
+from PIL import Image
+from tqdm import tqdm
+
+from diffusion_core.checkpoints import save_basic_unet, save_ddpm_pipeline
+from diffusion_core.data import load_mnist
+from diffusion_core.figures import to_image
+from diffusion_core.training import (
+    DEFAULT_LR,
+    TrainConfig,
+    build_model,
+    ema_copy,
+    make_ema,
+    make_training_scheduler,
+    train_eps,
+    train_x0,
+)
+from diffusion_core.user_data import load_image_folder
+
+LOG_NAME = "training_log.json"
+SAMPLES_NAME = "samples.png"
+DDIM_SAMPLES_NAME = "samples_ddim50.png"
+LOSS_CURVE_POINTS = 400  # the loss curve in the log is averaged down to at most this many points
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model", choices=["basic", "ddpm"], required=True, help="basic: BasicUNet x0; ddpm: UNet2DModel noise"
+    )
+    budget = parser.add_argument_group("budget (steps wins over epochs; seconds stops early)")
+    budget.add_argument("--steps", type=int, default=None, help="optimizer steps")
+    budget.add_argument("--epochs", type=float, default=None, help="passes over the data (default 3 if no --steps)")
+    budget.add_argument("--seconds", type=float, default=None, help="wall-clock budget in seconds")
+    parser.add_argument("--batch-size", type=int, default=128, help="images per step (the seed's 128)")
+    parser.add_argument("--lr", type=float, default=None, help=f"learning rate (default {DEFAULT_LR})")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the weights, data order and noise")
+    parser.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
+    parser.add_argument("--data", type=Path, default=None, help="a folder of images (default: the bundled MNIST)")
+    parser.add_argument(
+        "--rgb", action="store_true", help="with --data and --model ddpm: 32x32 RGB instead of 28x28 gray"
+    )
+    parser.add_argument(
+        "--fast", action="store_true", help="the fast path: data on device, channels_last, bf16 on CUDA"
+    )
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model (with --fast)")
+    parser.add_argument("--ema", action="store_true", help="keep an EMA of the weights and save it (ddpm)")
+    parser.add_argument("--ema-decay", type=float, default=0.9999, help="the EMA's maximum decay")
+    parser.add_argument("--report-every", type=int, default=None, help="steps per record (default 1 plain, 25 fast)")
+    parser.add_argument("--save-every", type=int, default=None, help="also save early checkpoints every N steps")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
+    parser.add_argument("--output", type=Path, default=Path("checkpoints/run"), help="output folder")
+    parser.add_argument("--samples", type=int, default=16, help="images in samples.png (0: none)")
+    parser.add_argument(
+        "--ddpm-sample-steps", type=int, default=1000, help="ddpm: steps of the DDPM sampler for samples.png"
+    )
+    parser.add_argument("--ddim-samples", type=int, default=32, help="ddpm: images in samples_ddim50.png (0: none)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from accelerate import Accelerator
+
+    if args.threads is not None:
+        torch.set_num_threads(max(1, args.threads))  # on a shared CPU, fewer threads can be faster
+    accelerator = Accelerator(cpu=args.device == "cpu")
+    main_process = accelerator.is_main_process
+    command = "python -m diffusion_core train " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    if sys.argv[1:2] != ["train"]:  # called from accelerate launch or from Python
+        command = " ".join(shlex.quote(a) for a in sys.argv)
+
+    # 1. the data: the bundled MNIST digits or the learner's folder
+    if args.data is None:
+        images = load_mnist()[0]
+        data_name = "bundled MNIST t10k (10,000 digits)"
+    else:
+        image_format = "rgb32" if args.rgb else "gray28"
+        if args.rgb and args.model != "ddpm":
+            raise SystemExit("--rgb is for --model ddpm")
+        images = load_image_folder(args.data, image_format)
+        data_name = f"{args.data} ({len(images)} images, {image_format})"
+
+    # 2. the config and the model
+    epochs = args.epochs if args.epochs is not None or args.steps is not None or args.seconds is not None else 3.0
+    config = TrainConfig(
+        model=args.model,
+        steps=args.steps,
+        epochs=epochs,
+        seconds=args.seconds,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        device=args.device,
+        fast=args.fast,
+        compile=args.compile,
+        report_every=args.report_every or (25 if args.fast else 1),
+        ema=args.ema,
+        ema_decay=args.ema_decay,
+    )
+    try:
+        config.validate(len(images))
+    except ValueError as error:
+        raise SystemExit(f"error: {error}") from None
+    model = build_model(args.model, channels=images.shape[1], image_size=images.shape[-1], seed=args.seed)
+    ema = make_ema(model, config) if config.ema else None
+    if args.model == "basic":
+        steps = train_x0(model, images, config, accelerator=accelerator)
+    else:
+        steps = train_eps(model, images, config, ema=ema, accelerator=accelerator)
+
+    # 3. train, with a progress bar and optional early checkpoints
+    total = config.total_steps(len(images))
+    losses: list[float] = []
+    record = None
+    started = time.perf_counter()
+    next_save = args.save_every
+    with tqdm(total=total, unit="step", disable=not main_process, dynamic_ncols=True) as bar:
+        for record in steps:
+            losses.extend(record.step_losses)
+            bar.update(record.step - bar.n)
+            bar.set_postfix(loss=f"{record.loss:.4f}", img_s=f"{record.images_seen / max(record.seconds, 1e-9):.0f}")
+            if next_save and record.step >= next_save and main_process:
+                early = args.output / "early" / f"step_{record.step:06d}"
+                _save(
+                    accelerator.unwrap_model(model),
+                    ema,
+                    args,
+                    config,
+                    early,
+                    record,
+                    losses,
+                    command,
+                    data_name,
+                    early=True,
+                )
+                tqdm.write(f"saved an early checkpoint to {early}")
+                while next_save <= record.step:
+                    next_save += args.save_every
+    if record is None:
+        raise SystemExit("error: training produced no steps")
+
+    # 4. the final checkpoint, its log and its samples
+    if main_process:
+        seconds = time.perf_counter() - started
+        print(
+            f"trained {record.step} steps, {record.images_seen} images in {seconds:.0f} s; final loss {record.loss:.4f}"
+        )
+        folder = _save(
+            accelerator.unwrap_model(model), ema, args, config, args.output, record, losses, command, data_name
+        )
+        print(f"saved to {folder}")
+    accelerator.wait_for_everyone()
+    return 0
+
+
+def _save(
+    model, ema, args, config, folder: Path, record, losses, command: str, data_name: str, early: bool = False
+) -> Path:
+    """Write the checkpoint, training_log.json and the sample grids for one point of training.
+
+    Early checkpoints of the DDPM model get only the cheap 50-step DDIM grid (16 images), not the
+    1000-step DDPM grid.
+    """
+    folder = Path(folder)
+    # a CPU copy in the default memory layout: the training model (maybe on a GPU, maybe
+    # channels_last) keeps training after an early checkpoint
+    weights = ema_copy(model, ema) if ema is not None else copy.deepcopy(model)
+    weights = weights.to("cpu", memory_format=torch.contiguous_format).eval()
+    if config.model == "basic":
+        save_basic_unet(weights, folder)
+    else:
+        save_ddpm_pipeline(weights, make_training_scheduler(config), folder)
+    samples = {}
+    if args.samples > 0 and not (early and config.model == "ddpm"):
+        start = time.perf_counter()
+        sample_steps = 5 if config.model == "basic" else args.ddpm_sample_steps
+        _samples_png(weights, config, args.samples, sample_steps, args.seed).save(folder / SAMPLES_NAME)
+        samples[SAMPLES_NAME] = {
+            "sampler": "the seed's 5-step 'move 1/(n-i) of the way' sampler"
+            if config.model == "basic"
+            else f"DDPMPipeline, {sample_steps} steps",
+            "images": args.samples,
+            "seed": args.seed,
+            "seconds": round(time.perf_counter() - start, 1),
+        }
+    if config.model == "ddpm" and args.ddim_samples > 0:
+        start = time.perf_counter()
+        count = min(args.ddim_samples, 16) if early else args.ddim_samples
+        _ddim_png(weights, config, count, args.seed).save(folder / DDIM_SAMPLES_NAME)
+        samples[DDIM_SAMPLES_NAME] = {
+            "sampler": "DDIMPipeline, 50 steps, eta 0",
+            "images": count,
+            "seed": args.seed,
+            "seconds": round(time.perf_counter() - start, 1),
+        }
+    tail = losses[-100:] or [record.loss]
+    log = {
+        "command": command,
+        "model": "BasicUNet (predicts x0)" if config.model == "basic" else "UNet2DModel (predicts the noise)",
+        "data": data_name,
+        "seed": config.seed,
+        "steps": record.step,
+        "epochs": round(record.images_seen / _data_size(args, record), 3),
+        "images_seen": record.images_seen,
+        "seconds": round(record.seconds, 1),
+        "images_per_second": round(record.images_seen / max(record.seconds, 1e-9), 1),
+        "device": _device_name(config),
+        "final_loss": record.loss,
+        "final_loss_mean_last_100_steps": sum(tail) / len(tail),
+        "ema": bool(ema is not None),
+        "early_checkpoint": early,
+        "config": config.to_dict(),
+        "samples": samples,
+        "versions": {
+            "torch": torch.__version__,
+            "diffusers": diffusers.__version__,
+            "python": platform.python_version(),
+        },
+        "loss_curve": _downsample(losses, LOSS_CURVE_POINTS),
+    }
+    (folder / LOG_NAME).write_text(json.dumps(log, indent=2))
+    return folder
+
+
+def _data_size(args, record) -> int:
+    return len(load_mnist()[0]) if args.data is None else max(1, record.images_seen)  # folders: epochs unknown here
+
+
+def _device_name(config: TrainConfig) -> str:
+    from diffusion_core.device import pick_device
+
+    device = pick_device(config.device)
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(0)})"
+    return f"{device.type} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def _downsample(values: list[float], points: int) -> list[float]:
+    if len(values) <= points:
+        return [round(v, 6) for v in values]
+    size = len(values) / points
+    return [
+        round(sum(values[int(i * size) : int((i + 1) * size)]) / len(values[int(i * size) : int((i + 1) * size)]), 6)
+        for i in range(points)
+    ]
+
+
+@torch.no_grad()
+def _samples_png(model, config: TrainConfig, count: int, steps: int, seed: int) -> Image.Image:
+    generator = torch.Generator().manual_seed(seed)
+    if config.model == "basic":
+        # the seed's sampler: start from U[0, 1) noise and move 1/(n - i) of the way to the prediction
+        channels = model.down_layers[0].in_channels
+        x = torch.rand(count, channels, 28, 28, generator=generator)
+        for i in range(steps):
+            pred = model(x)
+            mix_factor = 1 / (steps - i)
+            x = x * (1 - mix_factor) + pred * mix_factor
+        return to_image(x, (0, 1), nrow=8, scale=3)
+    scheduler = DDPMScheduler.from_config(make_training_scheduler(config).config)
+    pipeline = DDPMPipeline(unet=model, scheduler=scheduler)
+    pipeline.set_progress_bar_config(disable=True)
+    out = pipeline(batch_size=count, generator=generator, num_inference_steps=steps, output_type="np").images
+    return to_image(torch.from_numpy(out).permute(0, 3, 1, 2), (0, 1), nrow=8, scale=3)
+
+
+@torch.no_grad()
+def _ddim_png(model, config: TrainConfig, count: int, seed: int) -> Image.Image:
+    scheduler = DDIMScheduler.from_config(make_training_scheduler(config).config)
+    pipeline = DDIMPipeline(unet=model, scheduler=scheduler)
+    pipeline.set_progress_bar_config(disable=True)
+    generator = torch.Generator().manual_seed(seed)
+    out = pipeline(batch_size=count, generator=generator, num_inference_steps=50, eta=0.0, output_type="np").images
+    return to_image(torch.from_numpy(out).permute(0, 3, 1, 2), (0, 1), nrow=8, scale=3)
