@@ -13,11 +13,11 @@ import os
 
 import gradio as gr
 
-from ui import compare_tab, corruption_tab, noising_tab
+from ui import compare_tab, corruption_tab, noising_tab, training_tab
 from ui.context import SESSION_TTL_SECONDS, AppContext
 from ui.i18n import DEFAULT_LANGUAGE, LANGUAGE_CHOICES, Localizer, language_from_request, pick
 
-TABS = [corruption_tab, noising_tab, compare_tab]  # in the tutorial's order
+TABS = [corruption_tab, noising_tab, training_tab, compare_tab]  # in the tutorial's order
 
 MAX_FILE_SIZE = "20mb"
 QUEUE_MAX_SIZE = 64
@@ -34,7 +34,8 @@ TEXT = {
 }
 
 CSS = """
-.pixelated img { image-rendering: pixelated; }
+/* small images are sent at 1-4x and enlarged here with crisp pixels: cheap to encode and to send */
+.pixelated img { image-rendering: pixelated; width: 100%; height: 100%; object-fit: contain; }
 .lesson { font-size: 1.02rem; line-height: 1.6; }
 .formula { font-size: 1.1rem; }
 """

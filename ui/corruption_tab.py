@@ -50,13 +50,11 @@ TEXT: Text = {
     "hist_noise": {"zh": "噪声 U[0,1)", "en": "noise U[0,1)"},
     "hist_mixed": {"zh": "混合结果", "en": "mix"},
     "formula": {
-        "zh": "$$x_{{noisy}} = (1-{a:.2f})\\cdot x + {a:.2f}\\cdot noise = {keep:.2f}\\,x + {a:.2f}\\,noise,"
-        "\\quad noise \\sim U[0, 1)$$\n"
-        "原图保留 **{keep_pct:.0f}%**，噪声占 **{a_pct:.0f}%**。混合后的像素仍在 [0, 1] 内"
+        "zh": "$$x_{{noisy}} = (1-{a:.2f})\\cdot x + {a:.2f}\\cdot noise = {keep:.2f}\\,x + {a:.2f}\\,noise$$\n"
+        "其中 $noise \\sim U[0, 1)$。原图保留 **{keep_pct:.0f}%**，噪声占 **{a_pct:.0f}%**。混合后的像素仍在 [0, 1] 内"
         "（这一批：最小 {low:.3f}，最大 {high:.3f}）。",
-        "en": "$$x_{{noisy}} = (1-{a:.2f})\\cdot x + {a:.2f}\\cdot noise = {keep:.2f}\\,x + {a:.2f}\\,noise,"
-        "\\quad noise \\sim U[0, 1)$$\n"
-        "**{keep_pct:.0f}%** of the input is kept and the noise makes up **{a_pct:.0f}%**. The mix stays in "
+        "en": "$$x_{{noisy}} = (1-{a:.2f})\\cdot x + {a:.2f}\\cdot noise = {keep:.2f}\\,x + {a:.2f}\\,noise$$\n"
+        "with $noise \\sim U[0, 1)$. **{keep_pct:.0f}%** of the input is kept and the noise makes up **{a_pct:.0f}%**. The mix stays in "
         "[0, 1] (this batch: min {low:.3f}, max {high:.3f}).",
     },
 }
@@ -115,8 +113,8 @@ def corruption_view(source: Any, seed: Any, amount: Any, upload: Any, lang: Any)
     strip_noised = corrupt(strip, torch.linspace(0, 1, strip.shape[0]), noise=noise)
 
     height, width = x.shape[-2:]
-    single = to_image(mixed[0], scale=fit_scale(height, width, 336))
-    strip_scale = fit_scale(height, width, 96)
+    single = to_image(mixed[0], scale=fit_scale(height, width, 112))
+    strip_scale = fit_scale(height, width, 56)
     clean_row = to_image(strip, scale=strip_scale)
     noisy_row = to_image(strip_noised, scale=strip_scale)
     histogram = histogram_figure(
@@ -166,13 +164,25 @@ def build(ctx: AppContext) -> None:
                 formula = markdown(first[4], elem_classes="formula", elem_id="corrupt-formula")
             with gr.Column(scale=3):
                 single = gr.Image(
-                    first[0], label=pick(TEXT, "single", "zh"), elem_id="corrupt-single", elem_classes="pixelated"
+                    first[0],
+                    label=pick(TEXT, "single", "zh"),
+                    elem_id="corrupt-single",
+                    elem_classes="pixelated",
+                    height=340,
+                    format="png",
                 )
                 loc.label(single, TEXT, "single")
-        clean_row = gr.Image(first[1], label=pick(TEXT, "clean_row", "zh"), elem_classes="pixelated")
+        clean_row = gr.Image(
+            first[1], label=pick(TEXT, "clean_row", "zh"), elem_classes="pixelated", height=130, format="png"
+        )
         loc.label(clean_row, TEXT, "clean_row")
         noisy_row = gr.Image(
-            first[2], label=pick(TEXT, "noisy_row", "zh"), elem_classes="pixelated", elem_id="corrupt-strip"
+            first[2],
+            label=pick(TEXT, "noisy_row", "zh"),
+            elem_classes="pixelated",
+            elem_id="corrupt-strip",
+            height=130,
+            format="png",
         )
         loc.label(noisy_row, TEXT, "noisy_row")
         histogram = gr.Plot(first[3], elem_id="corrupt-histogram", show_label=False)

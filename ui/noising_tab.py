@@ -204,9 +204,9 @@ def ddpm_noise_view(
 
     curves = noise_curves(config)
     height, width = x0.shape[-2:]
-    strip_scale = fit_scale(height, width, 96)
+    strip_scale = fit_scale(height, width, 56)
     images = (
-        to_image(x_t[0], value_range=(-1, 1), scale=fit_scale(height, width, 336)),
+        to_image(x_t[0], value_range=(-1, 1), scale=fit_scale(height, width, 112)),
         to_image(x0, value_range=(-1, 1), scale=strip_scale),
         to_image(noisy_strip, value_range=(-1, 1), scale=strip_scale),
         to_image(noisy_strip, clip=False, scale=strip_scale),
@@ -343,13 +343,20 @@ def build(ctx: AppContext) -> None:
                 explanation = markdown(first[8], elem_id="ddpm-explanation")
             with gr.Column(scale=3):
                 single = gr.Image(
-                    first[0], label=pick(TEXT, "single", "zh"), elem_id="ddpm-single", elem_classes="pixelated"
+                    first[0],
+                    label=pick(TEXT, "single", "zh"),
+                    elem_id="ddpm-single",
+                    elem_classes="pixelated",
+                    height=340,
+                    format="png",
                 )
                 loc.label(single, TEXT, "single")
                 curve = gr.Plot(first[4], elem_id="ddpm-curve", show_label=False)
         rows = []
         for index, key in enumerate(("clean_row", "clipped_row", "raw_row")):
-            row = gr.Image(first[1 + index], label=pick(TEXT, key, "zh"), elem_classes="pixelated")
+            row = gr.Image(
+                first[1 + index], label=pick(TEXT, key, "zh"), elem_classes="pixelated", height=130, format="png"
+            )
             loc.label(row, TEXT, key)
             rows.append(row)
         with gr.Row():
