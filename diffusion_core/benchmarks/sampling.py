@@ -1,0 +1,156 @@
+"""Sampling benchmarks: what a learner waits for on a CPU, and the GPU fast path.
+
+CPU (always):
+* the UNet2DModel forward for 16 images (the cost every step pays);
+* time to the first streamed record (``SampleStep``) of a 16-image DPM-Solver++ run, target < 0.5 s;
+* a 16-image DPM-Solver++ 20-step grid (sampling + ``make_grid`` PNG), target < 3 s, against the
+  seed's 1000-step DDPM loop for the same 16 images (extrapolated from 20 of its steps: the
+  per-step cost is the same forward).
+
+GPU (only with CUDA): 1000 DDPM steps at batch 8, the CUDA-graph fast path against the diffusers
+loop (``DDPMPipeline``) and this module's plain loop, same model, same run; target >= 6x.
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+import time
+
+import torch
+from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
+
+from diffusion_core import sampling
+from diffusion_core.benchmarks import BenchTable, ms, time_calls
+from diffusion_core.figures import to_image
+from diffusion_core.models import build_unet2d
+from diffusion_core.noising import SEED_TRAINING_SCHEDULE, make_scheduler
+
+FIRST_FRAME_TARGET_S = 0.5
+GRID_TARGET_S = 3.0
+GPU_SPEEDUP_TARGET = 6.0
+
+
+def _model(device: str) -> tuple[UNet2DModel, DDPMScheduler, str]:
+    """The bundled DDPM checkpoint when present, else a fresh model of the same (seed) config."""
+    try:
+        pipeline = sampling.bundled_ddpm(device)
+        return pipeline.unet, pipeline.scheduler, "bundled ddpm_mnist"
+    except ValueError:
+        torch.manual_seed(0)
+        unet = build_unet2d().eval().to(device)
+        return unet, make_scheduler(SEED_TRAINING_SCHEDULE), "fresh seed-config UNet2DModel (no checkpoint yet)"
+
+
+def _grid_png(unet: UNet2DModel, scheduler: DDPMScheduler, sampler: str, steps: int, batch: int) -> bytes:
+    final = sampling.final_sample(
+        sampling.scheduler_sample(unet, scheduler, sampler, steps, batch, generator=torch.Generator().manual_seed(0))
+    )
+    buffer = io.BytesIO()
+    to_image((final.float().cpu() / 2 + 0.5).clamp(0, 1), (0, 1), nrow=8, scale=2).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _first_record_seconds(unet: UNet2DModel, scheduler: DDPMScheduler, batch: int) -> float:
+    start = time.perf_counter()
+    steps = sampling.scheduler_sample(unet, scheduler, "dpm++", 20, batch, generator=torch.Generator().manual_seed(0))
+    next(steps)
+    return time.perf_counter() - start
+
+
+def cpu_tables(quick: bool) -> list[BenchTable]:
+    unet, scheduler, which = _model("cpu")
+    repeats = 2 if quick else 5
+    x = torch.randn(16, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        forward = time_calls(lambda: unet(x, torch.tensor(500)), repeats=repeats * 2, warmup=2)
+    first = [_first_record_seconds(unet, scheduler, 16) for _ in range(repeats)]
+    grid = time_calls(lambda: _grid_png(unet, scheduler, "dpm++", 20, 16), repeats=repeats, warmup=1)
+    # the seed's way: DDPM, 1000 steps; time 20 of them and scale (each step is one forward)
+    ddpm_20 = time_calls(lambda: _grid_png(unet, scheduler, "ddpm", 20, 16), repeats=1, warmup=0)[0]
+    seed_1000 = ddpm_20 * 1000 / 20
+    forward_median = statistics.median(forward)
+    table = BenchTable(
+        title="Sampling on the CPU: what a learner waits for (16 images, 28x28)",
+        columns=["measure", "median", "target", "met"],
+    )
+    table.rows.append(["UNet2DModel forward, 16 images (one step)", ms(forward_median), "-", "-"])
+    table.rows.append([
+        "first streamed record, DPM-Solver++ (scheduler + noise + 1 forward)",
+        ms(statistics.median(first)),
+        f"< {FIRST_FRAME_TARGET_S:g} s",
+        "yes" if statistics.median(first) < FIRST_FRAME_TARGET_S else "no",
+    ])  # fmt: skip
+    grid_median = statistics.median(grid)
+    table.rows.append([
+        "16-image grid, DPM-Solver++ 20 steps (+ make_grid PNG)",
+        f"{grid_median:.2f} s",
+        f"< {GRID_TARGET_S:g} s",
+        "yes" if grid_median < GRID_TARGET_S else "no",
+    ])  # fmt: skip
+    table.rows.append([
+        "16-image grid, the seed's DDPM 1000 steps (extrapolated from 20)",
+        f"{seed_1000:.1f} s",
+        "-",
+        f"DPM-Solver++ 20 is {seed_1000 / grid_median:.0f}x faster",
+    ])  # fmt: skip
+    table.notes.append(f"model: {which}; torch threads: {torch.get_num_threads()}")
+    table.notes.append(
+        "the forward is the cost: 20 steps ~ 20 forwards; on a shared or loaded 2-core machine the "
+        "figures grow with the load (the benchmark measures wall time)"
+    )
+    return [table]
+
+
+def gpu_tables(quick: bool) -> list[BenchTable]:
+    device = "cuda"
+    unet, scheduler, which = _model(device)
+    steps, batch = 1000, 8
+    repeats = 1 if quick else 3
+
+    def diffusers_loop() -> None:
+        pipeline = DDPMPipeline(unet=unet, scheduler=DDPMScheduler.from_config(scheduler.config))
+        pipeline.set_progress_bar_config(disable=True)
+        pipeline(batch_size=batch, generator=torch.Generator().manual_seed(0), num_inference_steps=steps,
+                 output_type="pt")  # fmt: skip
+
+    def ours(fast: bool) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(0)
+        records = sampling.scheduler_sample(unet, scheduler, "ddpm", steps, batch, generator=generator, fast=fast)
+        return sampling.final_sample(records)
+
+    times = {
+        "diffusers DDPMPipeline loop": time_calls(diffusers_loop, repeats, warmup=1, sync_cuda=True),
+        "plain scheduler_sample loop": time_calls(lambda: ours(False), repeats, warmup=1, sync_cuda=True),
+        "fast path (CUDA graph, capture included)": time_calls(lambda: ours(True), repeats, warmup=1, sync_cuda=True),
+    }
+    difference = (ours(True) - ours(False)).abs().max().item()
+    base = statistics.median(times["diffusers DDPMPipeline loop"])
+    table = BenchTable(
+        title=f"GPU: {steps} DDPM steps at batch {batch}, fast path vs the diffusers loop",
+        columns=["loop", "median", "speed-up vs diffusers"],
+    )
+    for name, values in times.items():
+        median = statistics.median(values)
+        table.rows.append([name, f"{median:.2f} s", f"{base / median:.1f}x"])
+    fast = statistics.median(times["fast path (CUDA graph, capture included)"])
+    table.notes.append(f"model: {which}; target >= {GPU_SPEEDUP_TARGET:g}x: {'met' if base / fast >= 6 else 'not met'}")
+    table.notes.append(
+        f"fast vs plain final image: max |difference| = {difference:.2e} (tolerance {sampling.FAST_PATH_ATOL:g})"
+    )
+    return [table]
+
+
+def run(quick: bool = False) -> list[BenchTable]:
+    tables = cpu_tables(quick)
+    if torch.cuda.is_available():
+        tables += gpu_tables(quick)
+    else:
+        tables.append(
+            BenchTable(
+                title="GPU: 1000 DDPM steps at batch 8, fast path vs the diffusers loop",
+                columns=["loop", "median", "speed-up vs diffusers"],
+                notes=["skipped: no CUDA GPU on this machine"],
+            )
+        )
+    return tables
