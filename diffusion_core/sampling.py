@@ -538,42 +538,47 @@ def final_sample(steps: Iterator[SampleStep]) -> torch.Tensor:
 
 
 def pipeline_sample(
-    pipeline: DDPMPipeline, num_inference_steps: int, batch_size: int, generator: torch.Generator | None = None
+    pipeline: DDPMPipeline,
+    num_inference_steps: int,
+    batch_size: int,
+    generator: torch.Generator | None = None,
+    progress_bar: bool = False,
 ) -> torch.Tensor:
     """Run ``DDPMPipeline`` as the seed does and return images (B, C, H, W) in [0, 1] on the CPU.
 
     The pipeline's own scheduler is not touched: a copy built with ``from_config`` runs the call.
+    ``progress_bar`` shows diffusers' tqdm bar (the UI mirrors it).
     """
     unet = pipeline.unet
     check_sampling_args(unet, pipeline.scheduler, "ddpm", num_inference_steps, batch_size)
     fresh = DDPMPipeline(unet=unet, scheduler=DDPMScheduler.from_config(pipeline.scheduler.config))
-    fresh.set_progress_bar_config(disable=True)
+    fresh.set_progress_bar_config(disable=not progress_bar)
     with torch.no_grad():
         output = fresh(batch_size=batch_size, generator=generator, num_inference_steps=num_inference_steps,
                        output_type="pt")  # fmt: skip
     return output.images.float().cpu()  # "pt" output: (B, C, H, W) in [0, 1]
 
 
-@functools.lru_cache(maxsize=1)
-def bundled_basic_unet() -> nn.Module:
-    """The bundled BasicUNet (``assets/checkpoints/basic_unet``), loaded once; treat as read-only.
+@functools.lru_cache(maxsize=2)
+def bundled_basic_unet(device: str = "cpu") -> nn.Module:
+    """The bundled BasicUNet (``assets/checkpoints/basic_unet``), loaded once per device; treat as read-only.
 
     Raises:
-        ValueError: if the checkpoint is missing (not cached, so it is found once it lands).
+        ValueError: if the checkpoint is missing (failures are not cached, so it is found once it lands).
     """
-    model = load_basic_unet(BASIC_UNET_DIR)
+    model = load_basic_unet(BASIC_UNET_DIR, device=device)
     for parameter in model.parameters():
         parameter.requires_grad_(False)
     return model
 
 
-@functools.lru_cache(maxsize=1)
-def bundled_ddpm() -> DDPMPipeline:
-    """The bundled DDPMPipeline (``assets/checkpoints/ddpm_mnist``), loaded once; treat as read-only.
+@functools.lru_cache(maxsize=2)
+def bundled_ddpm(device: str = "cpu") -> DDPMPipeline:
+    """The bundled DDPMPipeline (``assets/checkpoints/ddpm_mnist``), loaded once per device; treat as read-only.
 
     Never call ``bundled_ddpm().scheduler.set_timesteps``/``step``: build a scheduler from its config.
     """
-    pipeline = load_ddpm_pipeline(DDPM_DIR)
+    pipeline = load_ddpm_pipeline(DDPM_DIR, device=device)
     for parameter in pipeline.unet.parameters():
         parameter.requires_grad_(False)
     return pipeline
