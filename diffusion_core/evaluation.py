@@ -624,6 +624,7 @@ def generate(
     n: int,
     seed: int = 0,
     start: str = "randn",
+    fast: bool = False,
 ) -> torch.Tensor:
     """Sample ``n`` images with ``diffusion_core.sampling`` in chunks of ``sampling.MAX_BATCH``.
 
@@ -636,6 +637,7 @@ def generate(
         seed: one generator seeded with it draws every chunk's noise in turn.
         start: ``"randn"`` (x_T ~ N(0, I), correct) or ``"rand"`` (x_T ~ U[0, 1), the failure
             mode: the seed's ``corrupt`` noise where DDPM needs Gaussian noise).
+        fast: use the sampling module's CUDA-graph step (CUDA, DDPM/DDIM, ``start="randn"`` only).
 
     Returns:
         Samples (n, C, H, W) on the CPU, roughly in [-1, 1].
@@ -651,7 +653,7 @@ def generate(
     for begin in range(0, n, sampling.MAX_BATCH):
         size = min(sampling.MAX_BATCH, n - begin)
         if start == "randn":
-            records = sampling.scheduler_sample(unet, scheduler, sampler, steps, size, generator=generator)
+            records = sampling.scheduler_sample(unet, scheduler, sampler, steps, size, generator=generator, fast=fast)
         else:
             records = _uniform_start_steps(unet, scheduler, sampler, steps, size, generator)
         chunks.append(sampling.final_sample(records).float().cpu())

@@ -33,6 +33,7 @@ from ui.i18n import Text, normalize_language, pick
 
 LIVE_STEPS = (1, 2, 5, 10, 20, 50)  # step counts the live recompute offers
 LIVE_MAX_N = 64
+SEED_MAX = 2**31 - 1  # as_seed's range
 SAMPLER_NAMES = {"ddpm": "DDPM", "ddim": "DDIM", "dpm++": "DPM-Solver++", "euler": "Euler"}
 LAB_MODES = ("rand", "no_scaling", "few_steps", "undertrained")  # the toggles; "correct" is always shown
 LAB_SAMPLERS = ("ddim", "dpm++", "euler", "ddpm")
@@ -43,7 +44,7 @@ TEXT: Text = {
     "lesson": {
         "zh": "### 生成得好不好？用数字说话\n"
         "前面几页靠眼睛判断生成的数字。这一页给出**测量值**，并把不同的采样器、不同的训练目标放在一起比。\n\n"
-        "- **特征分类器**：本项目用自带的 1 万张 MNIST 训练的小 CNN（留出集准确率见下表）。它倒数第二层的 "
+        "- **特征分类器**：本项目用自带的 1 万张 MNIST 训练的小 CNN（留出集准确率见下一行）。它倒数第二层的 "
         "128 个数就是一张图的“特征”。\n"
         "- **Fréchet 距离（FD）**：分别用高斯分布拟合生成图和真实图的特征，再比较两个高斯："
         "$FD = \\|\\mu_g-\\mu_r\\|^2 + \\mathrm{Tr}\\big(\\Sigma_g+\\Sigma_r-2(\\Sigma_g\\Sigma_r)^{1/2}\\big)$，越小越好。"
@@ -56,7 +57,7 @@ TEXT: Text = {
         "The earlier tabs let your eyes judge the digits. This one **measures** them, and puts samplers and "
         "training objectives side by side.\n\n"
         "- **Feature classifier**: a small CNN trained by this project on the bundled 10k MNIST digits "
-        "(held-out accuracy in the table below). The 128 numbers of its penultimate layer are an image's *features*.\n"
+        "(held-out accuracy on the line below). The 128 numbers of its penultimate layer are an image's *features*.\n"
         "- **Fréchet distance (FD)**: fit a Gaussian to the features of the generated and of the real digits and "
         "compare them: $FD = \\|\\mu_g-\\mu_r\\|^2 + \\mathrm{Tr}\\big(\\Sigma_g+\\Sigma_r-2(\\Sigma_g\\Sigma_r)^{1/2}\\big)$; "
         "lower is better. This is FID with the Inception network swapped for an MNIST classifier.\n"
@@ -103,6 +104,7 @@ TEXT: Text = {
     },
     "col_sampler": {"zh": "采样器", "en": "sampler"},
     "col_steps": {"zh": "步数", "en": "steps"},
+    "col_n": {"zh": "n", "en": "n"},
     "col_fd": {"zh": "FD", "en": "FD"},
     "col_floor": {"zh": "下限", "en": "floor"},
     "col_conf": {"zh": "置信度", "en": "confidence"},
@@ -319,12 +321,21 @@ def curves_figure(points: list[dict], floor: float | None, real: dict | None, la
                 row=1,
                 col=col,
             )
-    references = [(1, floor)]
+    floors = {(p["n"], round(p["fd_floor"], 6)) for p in points}
+    if floor is not None:
+        floors.add((None, round(floor, 6)))
+    shown = set()
+    for n, value in sorted(floors, key=lambda item: item[1]):
+        if value in shown:
+            continue
+        shown.add(value)
+        label = f"n = {n}" if n is not None and len({v for _, v in floors}) > 1 else None
+        fig.add_hline(y=value, line_dash="dash", line_color="#6b7280", row=1, col=1,
+                      annotation_text=label, annotation_position="bottom right")  # fmt: skip
     if real:
-        references += [(2, real.get("confidence")), (3, real.get("class_balance"))]
-    for col, value in references:
-        if value is not None:
-            fig.add_hline(y=value, line_dash="dash", line_color="#6b7280", row=1, col=col)
+        for col, value in ((2, real.get("confidence")), (3, real.get("class_balance"))):
+            if value is not None:
+                fig.add_hline(y=value, line_dash="dash", line_color="#6b7280", row=1, col=col)
     fig.add_scatter(
         x=[None], y=[None], mode="lines", line={"dash": "dash", "color": "#6b7280"}, name=pick(TEXT, "fig_floor", lang)
     )
@@ -339,12 +350,13 @@ def curves_figure(points: list[dict], floor: float | None, real: dict | None, la
 
 def points_table(points: list[dict], lang: str) -> str:
     """A markdown table of curve points."""
-    head = [pick(TEXT, key, lang) for key in ("col_sampler", "col_steps", "col_fd", "col_floor", "col_conf", "col_bal")]
+    keys = ("col_sampler", "col_steps", "col_n", "col_fd", "col_floor", "col_conf", "col_bal")
+    head = [pick(TEXT, key, lang) for key in keys]
     head.append(pick(TEXT, "col_sec", lang))
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for p in points:
         lines.append(
-            f"| {SAMPLER_NAMES[p['sampler']]} | {p['steps']} | {p['fd']:.1f} | {p['fd_floor']:.1f} | "
+            f"| {SAMPLER_NAMES[p['sampler']]} | {p['steps']} | {p['n']} | {p['fd']:.1f} | {p['fd_floor']:.1f} | "
             f"{p['confidence']:.3f} | {p['class_balance']:.3f} | {p['seconds']:.1f} |"
         )
     return "\n".join(lines)
@@ -690,7 +702,9 @@ def build(ctx: AppContext) -> None:
             live_n = slider(8, LIVE_MAX_N, value=32, step=8, name="n", label=pick(TEXT, "live_n", "zh"),
                             info=pick(TEXT, "live_n_info", "zh"))  # fmt: skip
             loc.label(live_n, TEXT, "live_n", "live_n_info")
-            live_seed = number(name="seed", value=0, precision=0, minimum=0, label=pick(TEXT, "seed", "zh"))
+            live_seed = number(
+                name="seed", value=0, precision=0, minimum=0, maximum=SEED_MAX, label=pick(TEXT, "seed", "zh")
+            )
             loc.label(live_seed, TEXT, "seed")
             live_button = gr.Button(pick(TEXT, "live_button", "zh"), variant="primary", elem_id="quality-run")
             loc.value(live_button, TEXT, "live_button")
@@ -702,7 +716,9 @@ def build(ctx: AppContext) -> None:
             obj_t = slider(0, 999, value=500, step=1, name="t", label=pick(TEXT, "t", "zh"),
                            info=pick(TEXT, "t_info", "zh"), elem_id="objectives-t")  # fmt: skip
             loc.label(obj_t, TEXT, "t", "t_info")
-            obj_seed = number(name="seed", value=0, precision=0, minimum=0, label=pick(TEXT, "seed", "zh"))
+            obj_seed = number(
+                name="seed", value=0, precision=0, minimum=0, maximum=SEED_MAX, label=pick(TEXT, "seed", "zh")
+            )
             loc.label(obj_seed, TEXT, "seed")
             obj_button = gr.Button(pick(TEXT, "objectives_button", "zh"), variant="primary", elem_id="objectives-run")
             loc.value(obj_button, TEXT, "objectives_button")
@@ -727,7 +743,9 @@ def build(ctx: AppContext) -> None:
             loc.label(loss_n, TEXT, "loss_n")
             loss_points = slider(5, 50, value=20, step=1, name="timesteps", label=pick(TEXT, "loss_points", "zh"))
             loc.label(loss_points, TEXT, "loss_points")
-            loss_seed = number(name="seed", value=0, precision=0, minimum=0, label=pick(TEXT, "seed", "zh"))
+            loss_seed = number(
+                name="seed", value=0, precision=0, minimum=0, maximum=SEED_MAX, label=pick(TEXT, "seed", "zh")
+            )
             loc.label(loss_seed, TEXT, "seed")
             loss_button = gr.Button(pick(TEXT, "loss_button", "zh"), variant="primary", elem_id="loss-run")
             loc.value(loss_button, TEXT, "loss_button")
@@ -754,7 +772,9 @@ def build(ctx: AppContext) -> None:
             loc.label(lab_few, TEXT, "lab_few")
             lab_n = slider(4, 32, value=8, step=4, name="images", label=pick(TEXT, "lab_n", "zh"))
             loc.label(lab_n, TEXT, "lab_n")
-            lab_seed = number(name="seed", value=0, precision=0, minimum=0, label=pick(TEXT, "seed", "zh"))
+            lab_seed = number(
+                name="seed", value=0, precision=0, minimum=0, maximum=SEED_MAX, label=pick(TEXT, "seed", "zh")
+            )
             loc.label(lab_seed, TEXT, "seed")
         lab_button = gr.Button(pick(TEXT, "lab_button", "zh"), variant="primary", elem_id="lab-run")
         loc.value(lab_button, TEXT, "lab_button")
