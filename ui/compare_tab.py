@@ -23,6 +23,7 @@ from plotly.subplots import make_subplots
 
 from diffusion_core import evaluation as ev
 from diffusion_core.data import mnist_batch
+from diffusion_core.device import pick_device
 from diffusion_core.figures import PALETTE, style_figure, to_image
 from ui.common import TEXT as COMMON
 from ui.common import markdown
@@ -33,6 +34,7 @@ from ui.i18n import Text, normalize_language, pick
 
 LIVE_STEPS = (1, 2, 5, 10, 20, 50)  # step counts the live recompute offers
 LIVE_MAX_N = 64
+DEVICE = str(pick_device()) if torch.cuda.is_available() else "cpu"  # as the Sampling tab
 SEED_MAX = 2**31 - 1  # as_seed's range
 SAMPLER_NAMES = {"ddpm": "DDPM", "ddim": "DDIM", "dpm++": "DPM-Solver++", "euler": "Euler"}
 LAB_MODES = ("rand", "no_scaling", "few_steps", "undertrained")  # the toggles; "correct" is always shown
@@ -247,13 +249,13 @@ _KEYS_MODES = {mode: f"mode_{mode}" for mode in LAB_MODES}
 def _ddpm():
     from diffusion_core.sampling import bundled_ddpm
 
-    return bundled_ddpm()
+    return bundled_ddpm(DEVICE)
 
 
 def _basic():
     from diffusion_core.sampling import bundled_basic_unet
 
-    return bundled_basic_unet()
+    return bundled_basic_unet(DEVICE)
 
 
 @functools.lru_cache(maxsize=1)
@@ -264,7 +266,7 @@ def _early_unet() -> tuple[Any, int] | None:
     found = ev.early_checkpoints()
     if not found:
         return None
-    pipeline = load_ddpm_pipeline(found[0])
+    pipeline = load_ddpm_pipeline(found[0], device=DEVICE)
     for parameter in pipeline.unet.parameters():
         parameter.requires_grad_(False)
     return pipeline.unet, int(found[0].name.split("_")[-1])
@@ -441,6 +443,7 @@ OBJECTIVES_CODE = """import torch
 from diffusion_core.checkpoints import load_basic_unet, load_ddpm_pipeline
 from diffusion_core.corruption import corrupt
 from diffusion_core.data import mnist_batch
+from diffusion_core.device import pick_device
 
 basic = load_basic_unet()          # predicts x0 from corrupt(x0, amount), images in [0, 1]
 pipe = load_ddpm_pipeline()        # UNet2DModel predicts the noise, images in [-1, 1]
@@ -525,6 +528,7 @@ LOSS_CODE = """import torch
 from diffusion_core import evaluation as ev
 from diffusion_core.checkpoints import load_ddpm_pipeline
 from diffusion_core.data import mnist_batch
+from diffusion_core.device import pick_device
 
 pipe = load_ddpm_pipeline()
 x0, _ = mnist_batch({n}, seed={seed})  # in [0, 1]; mapped to [-1, 1] inside
