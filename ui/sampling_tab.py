@@ -497,16 +497,19 @@ def ddpm_sample_view(scheduler: Any, steps: Any, batch: Any, seed: Any, lang: An
     for record in records:
         done = record.step == steps - 1
         due = done or record.step == 0 or time.perf_counter() - last_yield > STREAM_EVERY_S
-        if record.step in keep or due:
-            state["frames"].append({
-                "step": record.step,
-                "t": record.t,
-                "x_t": record.x_t[:shown].detach().cpu().half(),
-                "pred_x0": record.pred_x0[:shown].detach().cpu().half(),
-                "noise_pred": record.noise_pred[:shown].detach().cpu().half(),
-            })  # fmt: skip
+        if record.step not in keep and not due:
+            continue
+        frame = {
+            "step": record.step,
+            "t": record.t,
+            "x_t": record.x_t[:shown].detach().cpu().half(),
+            "pred_x0": record.pred_x0[:shown].detach().cpu().half(),
+            "noise_pred": record.noise_pred[:shown].detach().cpu().half(),
+        }
+        if record.step in keep:  # the scrubber and the GIF keep at most MAX_KEPT_FRAMES frames
+            state["frames"].append(frame)
         if due and not done:
-            *images, curve, _ = _frame_outputs(state, len(state["frames"]) - 1, lang)
+            *images, curve, _ = _frame_outputs({**state, "frames": [frame]}, 0, lang)
             status = pick(TEXT, "b_status", lang).format(step=record.step + 1, n=steps, t=_format_t(record.t),
                                                          sampler=sampler, seconds=time.perf_counter() - start,
                                                          source=source)  # fmt: skip

@@ -1,0 +1,197 @@
+"""The Sampling tab: handlers with this session's (fresh, tiny) models, the real app through
+gradio_client (streaming, bad inputs), and a real Chromium playing a sampling run."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+from diffusers import DDPMPipeline, DDPMScheduler
+from PIL import Image
+
+from diffusion_core.checkpoints import BASIC_UNET_DIR, DDPM_DIR, load_ddpm_pipeline
+from diffusion_core.models import BasicUNet, build_unet2d
+from ui import sampling_tab
+
+TINY_UNET = {
+    "sample_size": 8,
+    "block_out_channels": (8, 16, 16),
+    "layers_per_block": 1,
+    "norm_num_groups": 4,
+    "attention_head_dim": 8,
+}
+needs_checkpoints = pytest.mark.skipif(
+    not (DDPM_DIR / "model_index.json").is_file() or not (BASIC_UNET_DIR / "model.safetensors").is_file(),
+    reason="the bundled checkpoints (assets/checkpoints) are not there",
+)
+
+
+@pytest.fixture(scope="module")
+def session_models():
+    torch.manual_seed(0)
+    scheduler = DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2")
+    return {
+        "basic": BasicUNet().eval(),
+        "ddpm": DDPMPipeline(unet=build_unet2d(**TINY_UNET).eval(), scheduler=scheduler),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# Handlers, with this session's models (no checkpoint needed)
+# ----------------------------------------------------------------------------------------------
+
+
+def test_mix_handler_streams_the_two_column_figure(session_models):
+    outputs = list(sampling_tab.mix_sample_view(4, 3, 1, "en", session_models))
+    figure, _, _, scrub, state, status, code = outputs[-1]
+    assert isinstance(figure, Image.Image) and figure.height > figure.width / 4  # 4 rows of two grids
+    assert len(state["x"]) == len(state["pred"]) == 4 and state["x"][0].shape == (3, 1, 28, 28)
+    assert scrub["value"] == 4 and scrub["interactive"] is True
+    assert "Step 4/4" in status and "this session's trained model" in status
+    assert "n_steps = 4" in code and "manual_seed(1)" in code and "torch.rand(3, 1, 28, 28" in code
+    # play walks every step; scrub shows any one
+    frames = list(sampling_tab.mix_play(state, "en"))
+    assert [frame[0]["value"] for frame in frames] == [1, 2, 3, 4]
+    first_x, _ = sampling_tab.mix_scrub(1, state, "en")
+    assert first_x.tobytes() != frames[-1][1].tobytes()  # step 1 (noise) differs from step 4
+
+
+def test_ddpm_handler_streams_frames_and_writes_gif_and_png(session_models):
+    outputs = list(sampling_tab.ddpm_sample_view("ddim", 6, 5, 2, "en", session_models))
+    assert len(outputs) >= 2  # the first step, then the final state
+    assert "Step 1/6" in outputs[0][4]
+    _, _, _, curve, status, state, scrub, final, gif, png, code = outputs[-1]
+    assert "Step 6/6" in status and "ddim" in status
+    assert [frame["step"] for frame in state["frames"]] == list(range(6))
+    assert scrub["maximum"] == 6 and scrub["value"] == 6
+    assert curve.layout.xaxis.title.text == "timestep t"
+    with Image.open(gif) as animation:
+        assert animation.n_frames == 7  # six steps and the final image
+    with Image.open(png) as grid:
+        assert grid.size == final.size
+    assert "DDIMScheduler.from_config" in code and "set_timesteps(6)" in code
+    caption = sampling_tab.ddpm_scrub(1, state, "en")[-1]
+    assert caption.startswith("Step 1/6")
+
+
+def test_ddpm_handler_keeps_a_bounded_number_of_frames(session_models, monkeypatch):
+    monkeypatch.setattr(sampling_tab, "MAX_KEPT_FRAMES", 8)  # 60 in the app; fewer steps keep the test short
+    outputs = list(sampling_tab.ddpm_sample_view("ddpm", 20, 1, 0, "zh", session_models))
+    state = outputs[-1][5]
+    assert len(state["frames"]) == 8  # evenly spaced over the 20 steps, first and last included
+    assert state["frames"][0]["step"] == 0 and state["frames"][-1]["step"] == 19 and "第 20/20 步" in outputs[-1][4]
+
+
+def test_pipeline_handler_and_save_pretrained_zip(session_models, tmp_path):
+    grid, status, _ = sampling_tab.pipeline_sample_view("session", "", 3, 4, 0, "en", session_models)
+    assert isinstance(grid, Image.Image) and "4 images, 3 steps" in status
+    archive = sampling_tab.save_session_pipeline(session_models, "en")
+    with zipfile.ZipFile(archive) as bundle:
+        assert "my_pipeline/model_index.json" in bundle.namelist()
+        assert any(name.endswith(".safetensors") for name in bundle.namelist())
+        bundle.extractall(tmp_path)
+    loaded = load_ddpm_pipeline(tmp_path / "my_pipeline")
+    assert tuple(loaded.unet.config.block_out_channels) == (8, 16, 16)
+
+
+def test_session_errors_are_clear():
+    with pytest.raises(ValueError, match="has not trained a DDPM model"):
+        sampling_tab.save_session_pipeline({}, "en")
+    with pytest.raises(ValueError, match="has not trained a DDPM model"):
+        sampling_tab.pipeline_sample_view("session", "", 3, 2, 0, "en", {})
+
+
+@pytest.mark.parametrize("bogus", ["/etc/passwd", "../assets/checkpoints", "assets/mnist", "a/b/c", "", "x" * 300])
+def test_hub_id_must_be_an_id_not_a_path(bogus):
+    with pytest.raises(ValueError, match="is not a Hub model id"):
+        sampling_tab.load_hub_pipeline(bogus, "en")
+
+
+def test_offline_hub_id_gets_a_clear_message():
+    with pytest.raises(ValueError, match="offline"):
+        sampling_tab.load_hub_pipeline("google/ddpm-cifar10-32", "en")
+
+
+# ----------------------------------------------------------------------------------------------
+# The real app through gradio_client
+# ----------------------------------------------------------------------------------------------
+
+
+@needs_checkpoints
+def test_ddpm_sample_streams_through_the_api(client):
+    job = client.submit("dpm++", 3, 2, 0, "en", api_name="/ddpm_sample")
+    final = job.result(timeout=300)
+    streamed = job.outputs()
+    assert len(streamed) >= 2
+    statuses = [output[4] for output in streamed]
+    assert statuses[0].startswith("Step 1/3") and statuses[-1].startswith("Step 3/3")
+    assert "bundled checkpoint" in statuses[-1]
+    gif, png = final[8], final[9]
+    assert Path(gif).suffix == ".gif" and Path(png).suffix == ".png"
+    with Image.open(png) as grid:
+        assert grid.width > 56
+
+
+@needs_checkpoints
+def test_mix_and_pipeline_through_the_api(client):
+    mix = client.predict(3, 2, 0, "en", api_name="/mix_sample")
+    assert "Step 3/3" in mix[-2] and "bundled checkpoint" in mix[-2]
+    _, status, code = client.predict("bundled", "", 2, 2, 0, "en", api_name="/pipeline_sample")
+    assert "2 images, 2 steps" in status and "num_inference_steps=2" in code
+
+
+@pytest.mark.parametrize(
+    ("api", "arguments", "message"),
+    [
+        ("/ddpm_sample", ("dpm++", 0, 2, 0, "en"), "steps must be between 1 and 1000"),
+        ("/ddpm_sample", ("dpm++", 3, 10_000, 0, "en"), "batch must be between 1 and 64"),
+        ("/ddpm_sample", ("heun", 3, 2, 0, "en"), "heun"),
+        ("/mix_sample", (0, 2, 0, "en"), "n_steps must be between 1 and 50"),
+        ("/mix_sample", (5, 10_000, 0, "en"), "batch must be between 1 and 64"),
+        ("/pipeline_sample", ("hub", "google/ddpm-cifar10-32", 2, 2, 0, "en"), "offline"),
+        ("/pipeline_sample", ("hub", "../../etc/passwd", 2, 2, 0, "en"), "is not a Hub model id"),
+        ("/pipeline_sample", ("hub", "/tmp", 2, 2, 0, "en"), "is not a Hub model id"),
+        ("/pipeline_sample", ("disk", "", 2, 2, 0, "en"), "not in the list of choices"),
+    ],
+)
+def test_bad_inputs_get_clear_errors(client, api, arguments, message):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match=message):
+        client.predict(*arguments, api_name=api)
+
+
+# ----------------------------------------------------------------------------------------------
+# A real browser
+# ----------------------------------------------------------------------------------------------
+
+
+@needs_checkpoints
+def test_browser_plays_a_sampling_run(page, app_url):
+    page.goto(app_url + "/?lang=en")
+    page.get_by_role("tab", name="Sampling").click()
+    page.locator("#mix-run").click()
+    status = page.locator("#mix-status")
+    status.get_by_text("Step 5/5").wait_for(timeout=60_000)
+    figure = page.locator("#mix-figure img")
+    figure.wait_for(timeout=10_000)
+    scrub = page.locator("#mix-scrub input[type=number]")
+    assert scrub.input_value() == "5"
+    # play: the scrubber walks from step 1 to step 5, and the image shown changes with it
+    page.locator("#mix-play").click()
+    page.wait_for_function("() => document.querySelector('#mix-scrub input[type=number]').value === '1'")
+    first_src = page.locator("#mix-x img").get_attribute("src")
+    page.wait_for_function(
+        "() => document.querySelector('#mix-scrub input[type=number]').value === '5'", timeout=20_000
+    )
+    page.wait_for_timeout(500)
+    assert page.locator("#mix-x img").get_attribute("src") != first_src
+    # section B: a short DPM-Solver++ run streams frames and ends with downloads
+    page.locator("#ddpm-steps input[type=number]").fill("3")
+    page.locator("#ddpm-steps input[type=number]").press("Enter")
+    page.locator("#ddpm-run").click()
+    page.locator("#ddpm-status").get_by_text("Step 3/3").wait_for(timeout=120_000)
+    page.locator("#ddpm-png a").first.wait_for(timeout=10_000)
+    assert page.locator("#ddpm-xt img").count() == 1 and page.locator("#ddpm-final img").count() == 1
