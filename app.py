@@ -13,11 +13,11 @@ import os
 
 import gradio as gr
 
-from ui import compare_tab, corruption_tab, noising_tab, sampling_tab, training_tab
+from ui import compare_tab, corruption_tab, inside_tab, noising_tab, sampling_tab, training_tab
 from ui.context import SESSION_TTL_SECONDS, AppContext
 from ui.i18n import DEFAULT_LANGUAGE, LANGUAGE_CHOICES, Localizer, language_from_request, pick
 
-TABS = [corruption_tab, noising_tab, training_tab, sampling_tab, compare_tab]  # in the tutorial's order
+TABS = [corruption_tab, noising_tab, inside_tab, training_tab, sampling_tab, compare_tab]  # in the tutorial's order
 
 MAX_FILE_SIZE = "20mb"
 QUEUE_MAX_SIZE = 64
