@@ -14,6 +14,7 @@ loop (``DDPMPipeline``) and this module's plain loop, same model, same run; targ
 from __future__ import annotations
 
 import io
+import os
 import statistics
 import time
 
@@ -94,10 +95,12 @@ def cpu_tables(quick: bool) -> list[BenchTable]:
         "-",
         f"DPM-Solver++ 20 is {seed_1000 / grid_median:.0f}x faster",
     ])  # fmt: skip
-    table.notes.append(f"model: {which}; torch threads: {torch.get_num_threads()}")
+    wait_policy = os.environ.get("OMP_WAIT_POLICY", "not set (OpenMP spins)")
+    table.notes.append(f"model: {which}; torch threads: {torch.get_num_threads()}; OMP_WAIT_POLICY: {wait_policy}")
     table.notes.append(
-        "the forward is the cost: 20 steps ~ 20 forwards; on a shared or loaded 2-core machine the "
-        "figures grow with the load (the benchmark measures wall time)"
+        "the forward is the cost: 20 steps ~ 20 forwards. On a loaded 2-core machine OpenMP's default "
+        "spin-waiting makes a 2-thread forward several times slower; OMP_WAIT_POLICY=PASSIVE (set before "
+        "torch is imported) avoids that"
     )
     return [table]
 
