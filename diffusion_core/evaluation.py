@@ -690,8 +690,8 @@ class ObjectiveComparison:
     """BasicUNet (predicts x0) beside UNet2DModel (predicts the noise) on the same digits at one noise level."""
 
     t: int  # DDPM timestep
-    signal: float  # sqrt(alpha_bar_t): the share of the clean image left in x_t
-    amount: float  # the matched corruption amount for BasicUNet, 1 - signal
+    snr: float  # alpha_bar_t / (1 - alpha_bar_t): DDPM's signal-to-noise ratio at t
+    amount: float  # the corrupt amount with the same SNR: 1 / (1 + sqrt(snr / 3))
     x0: torch.Tensor  # (B, 1, 28, 28) in [0, 1], the clean digits
     basic_input: torch.Tensor  # corrupt(x0, amount), [0, 1]
     basic_pred: torch.Tensor  # BasicUNet's direct guess of x0, clipped to [0, 1]
@@ -712,9 +712,14 @@ def compare_objectives(
 ) -> ObjectiveComparison:
     """Both models' x0 guesses for the same clean digits at a matched noise level.
 
-    The noise levels are matched by the share of the clean image that survives: DDPM keeps
-    ``sqrt(alpha_bar_t)`` of x0, so BasicUNet gets ``amount = 1 - sqrt(alpha_bar_t)``. Each model
-    gets its own kind of noise (uniform for ``corrupt``, Gaussian for DDPM), as it was trained.
+    Each model gets the noise it was trained with (uniform for ``corrupt``, Gaussian for DDPM),
+    and the two inputs are matched by their signal-to-noise ratio (signal amplitude over noise
+    standard deviation, both in [0, 1] pixel units):
+
+        DDPM at t (in [0, 1] units):  signal sqrt(alpha_bar) x0,  noise std sqrt(1 - alpha_bar) / 2
+        corrupt at amount:            signal (1 - amount) x0,     noise std amount / sqrt(12)
+        equal ratios  =>  (1 - amount) / amount = sqrt(SNR_t / 3),  SNR_t = alpha_bar / (1 - alpha_bar)
+        =>  amount = 1 / (1 + sqrt(SNR_t / 3))
 
     Args:
         basic: a ``BasicUNet`` trained on ``corrupt`` (predicts x0, images in [0, 1]).
@@ -731,8 +736,8 @@ def compare_objectives(
     if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < len(alpha_bars):
         raise ValueError(f"t must be a whole number in 0..{len(alpha_bars) - 1}, got {t!r}")
     alpha_bar = alpha_bars[t].double()
-    signal = float(alpha_bar.sqrt())
-    amount = 1.0 - signal
+    snr = float(alpha_bar / (1 - alpha_bar))
+    amount = 1.0 / (1.0 + math.sqrt(snr / 3.0))  # the corrupt amount with the same SNR
     # 1. BasicUNet: corrupt with uniform noise, predict x0 directly
     basic_device = next(basic.parameters()).device
     basic_input = corrupt(x0, amount, generator=generator)
@@ -749,7 +754,7 @@ def compare_objectives(
     # 3. per-image MSE against the clean digits, both in [0, 1]
     return ObjectiveComparison(
         t=t,
-        signal=signal,
+        snr=snr,
         amount=amount,
         x0=x0,
         basic_input=basic_input,
@@ -842,6 +847,7 @@ class FailureSamples:
 
     mode: str  # one of FAILURE_MODES
     images: torch.Tensor  # (B, 1, 28, 28) in [0, 1]: what the learner would see
+    raw: torch.Tensor  # (B, 1, 28, 28): the sampler's output, roughly in [-1, 1]
     raw_min: float  # smallest value of the sampler's output tensor
     raw_max: float  # largest value
     confidence: float  # the classifier's mean confidence on ``images``
@@ -883,6 +889,7 @@ def failure_samples(
     return FailureSamples(
         mode=mode,
         images=images,
+        raw=raw,
         raw_min=float(raw.min()),
         raw_max=float(raw.max()),
         confidence=mean_confidence(probs) if probs is not None else float("nan"),

@@ -200,3 +200,75 @@ def test_validate_curves_rejects_broken_files():
         data["points"][0][key] = value
         with pytest.raises(ValueError):
             ev.validate_curves(data)
+
+
+# ----------------------------------------------------------------------------------------------
+# The comparison lab, on a tiny UNet2DModel (28x28, few channels) so it runs fast on a CPU
+# ----------------------------------------------------------------------------------------------
+
+TINY_UNET = {"block_out_channels": (8, 16, 16), "layers_per_block": 1, "norm_num_groups": 4, "attention_head_dim": 8}
+
+
+@pytest.fixture(scope="module")
+def tiny_ddpm():
+    from diffusers import DDPMScheduler
+
+    from diffusion_core.models import build_unet2d
+
+    torch.manual_seed(0)
+    unet = build_unet2d(**TINY_UNET).eval()
+    return unet, DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2")
+
+
+def test_compare_objectives_matches_the_noise_levels_by_snr(tiny_ddpm):
+    from diffusion_core.models import BasicUNet
+
+    unet, scheduler = tiny_ddpm
+    x0, _ = ev.real_digits(4, seed=0)
+    basic = BasicUNet().eval()
+    for t in (0, 500, 999):
+        result = ev.compare_objectives(basic, unet, scheduler, x0, t, torch.Generator().manual_seed(0))
+        alpha_bar = float(scheduler.alphas_cumprod[t])
+        snr = alpha_bar / (1 - alpha_bar)
+        assert result.snr == pytest.approx(snr, rel=1e-6)
+        # equal signal-to-noise ratios on the [0, 1] scale: (1 - a) / (a / sqrt(12)) == sqrt(a_bar) / (sqrt(1 - a_bar) / 2)
+        a = result.amount
+        assert (1 - a) / (a / math.sqrt(12)) == pytest.approx(math.sqrt(alpha_bar) / (math.sqrt(1 - alpha_bar) / 2))
+        assert result.mse_basic.shape == result.mse_ddpm.shape == (4,)
+        assert torch.equal(result.x0, x0)
+    assert ev.compare_objectives(basic, unet, scheduler, x0, 0).amount < 0.02  # t = 0: almost no noise
+    with pytest.raises(ValueError, match="t must be"):
+        ev.compare_objectives(basic, unet, scheduler, x0, 1000)
+
+
+def test_loss_per_timestep_reads_the_noise_error_as_an_snr_weighted_x0_error(tiny_ddpm):
+    unet, scheduler = tiny_ddpm
+    x0, _ = ev.real_digits(4, seed=0)
+    records = list(ev.loss_per_timestep(unet, scheduler, x0, [10, 300, 700], torch.Generator().manual_seed(0)))
+    assert [r.t for r in records] == [10, 300, 700]
+    for record in records:
+        assert record.x0_mse == pytest.approx(record.noise_mse / record.snr, rel=1e-3)
+    with pytest.raises(ValueError, match="timesteps"):
+        list(ev.loss_per_timestep(unet, scheduler, x0, [1000]))
+
+
+def test_generate_chunks_large_batches_and_failure_modes_change_one_thing(tiny_ddpm):
+    from diffusion_core import sampling
+
+    unet, scheduler = tiny_ddpm
+    n = sampling.MAX_BATCH + 3
+    samples = ev.generate(unet, scheduler, "ddim", 1, n, seed=0)
+    assert samples.shape == (n, 1, 28, 28)
+    assert torch.equal(samples, ev.generate(unet, scheduler, "ddim", 1, n, seed=0))  # reproducible
+    correct = ev.failure_samples("correct", unet, scheduler, n=4, steps=2, seed=1)
+    rand = ev.failure_samples("rand", unet, scheduler, n=4, steps=2, seed=1)
+    unscaled = ev.failure_samples("no_scaling", unet, scheduler, n=4, steps=2, seed=1)
+    assert not torch.equal(correct.images, rand.images)
+    assert torch.equal(unscaled.raw, correct.raw)  # the same samples ...
+    assert torch.equal(correct.images, (correct.raw * 0.5 + 0.5).clamp(0, 1))
+    assert torch.equal(unscaled.images, correct.raw.clamp(0, 1))  # ... shown without x * 0.5 + 0.5
+    assert 0 <= correct.confidence <= 1 and 0 <= correct.class_balance <= 1
+    with pytest.raises(ValueError, match="early checkpoint"):
+        ev.failure_samples("undertrained", unet, scheduler, n=4, steps=2)
+    with pytest.raises(ValueError, match="unknown failure mode"):
+        ev.failure_samples("typo", unet, scheduler)

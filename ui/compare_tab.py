@@ -121,16 +121,18 @@ TEXT: Text = {
     "objectives_text": {
         "zh": "教程里 BasicUNet 直接预测干净图像 $x_0$，而 DDPM 的 UNet2DModel 预测加进去的噪声 $\\epsilon$。"
         "预测出的噪声也能换算成对 $x_0$ 的猜测：$\\hat x_0 = (x_t - \\sqrt{1-\\bar\\alpha_t}\\,\\hat\\epsilon)/\\sqrt{\\bar\\alpha_t}$。"
-        "这里把**同一批数字**在**相同的噪声强度**下交给两个模型。强度按“还剩多少原图”对齐：DDPM 在 t 时保留 "
-        "$\\sqrt{\\bar\\alpha_t}$ 的原图，BasicUNet 就用 amount $= 1-\\sqrt{\\bar\\alpha_t}$。每个模型加的是它训练时见过的噪声"
-        "（BasicUNet：均匀噪声 `rand`；DDPM：高斯噪声 `randn`）。MSE 在 [0, 1] 像素尺度上计算，越小越好。",
+        "这里把**同一批数字**在**相同的噪声强度**下交给两个模型。每个模型加的是它训练时见过的噪声"
+        "（BasicUNet：均匀噪声 `rand`；DDPM：高斯噪声 `randn`），强度按**信噪比**对齐：DDPM 在 t 时 "
+        "$\\mathrm{SNR}=\\bar\\alpha_t/(1-\\bar\\alpha_t)$，均匀噪声的标准差是 amount$/\\sqrt{12}$，"
+        "两边信噪比相等时 amount $= 1/(1+\\sqrt{\\mathrm{SNR}/3})$。MSE 在 [0, 1] 像素尺度上计算，越小越好。",
         "en": "In the tutorial BasicUNet predicts the clean image $x_0$ directly, while DDPM's UNet2DModel predicts the "
         "noise $\\epsilon$ that was added. A noise prediction also implies a guess of $x_0$: "
         "$\\hat x_0 = (x_t - \\sqrt{1-\\bar\\alpha_t}\\,\\hat\\epsilon)/\\sqrt{\\bar\\alpha_t}$. Here **the same digits** go "
-        "to both models at **matched noise levels**, matched by how much of the clean image is left: DDPM keeps "
-        "$\\sqrt{\\bar\\alpha_t}$ of it at t, so BasicUNet gets amount $= 1-\\sqrt{\\bar\\alpha_t}$. Each model gets "
-        "the noise it was trained with (BasicUNet: uniform `rand`; DDPM: Gaussian `randn`). MSE is on the [0, 1] pixel "
-        "scale; lower is better.",
+        "to both models at **matched noise levels**. Each model gets the noise it was trained with (BasicUNet: uniform "
+        "`rand`; DDPM: Gaussian `randn`), matched by **signal-to-noise ratio**: DDPM has "
+        "$\\mathrm{SNR}=\\bar\\alpha_t/(1-\\bar\\alpha_t)$ at t, uniform noise has standard deviation amount$/\\sqrt{12}$, "
+        "and the two ratios are equal at amount $= 1/(1+\\sqrt{\\mathrm{SNR}/3})$. MSE is on the [0, 1] pixel scale; "
+        "lower is better.",
     },
     "t": {"zh": "DDPM 时间步 t", "en": "DDPM timestep t"},
     "t_info": {"zh": "t 越大噪声越多", "en": "larger t = more noise"},
@@ -141,9 +143,9 @@ TEXT: Text = {
     "row_ddpm_in": {"zh": "UNet2DModel 的输入 x_t", "en": "UNet2DModel input x_t"},
     "row_ddpm_out": {"zh": "UNet2DModel 由噪声换算出的 x0", "en": "UNet2DModel's implied x0 (from the noise)"},
     "objectives_summary": {
-        "zh": "t = {t}：原图保留 $\\sqrt{{\\bar\\alpha_t}}$ = {signal:.3f}，BasicUNet 的 amount = {amount:.3f}。"
+        "zh": "t = {t}：信噪比 SNR = {snr:.3g}，同样信噪比下 BasicUNet 的 amount = {amount:.3f}。"
         "平均 MSE：BasicUNet **{basic:.4f}**，UNet2DModel **{ddpm:.4f}**；{wins} 张图上 UNet2DModel 更准（共 {n} 张）。",
-        "en": "t = {t}: $\\sqrt{{\\bar\\alpha_t}}$ = {signal:.3f} of the clean image is left; BasicUNet's amount = "
+        "en": "t = {t}: SNR = {snr:.3g}; BasicUNet's amount at the same SNR = "
         "{amount:.3f}. Mean MSE: BasicUNet **{basic:.4f}**, UNet2DModel **{ddpm:.4f}**; UNet2DModel is closer on "
         "{wins} of {n} images.",
     },
@@ -452,7 +454,8 @@ generator = torch.Generator().manual_seed({seed})
 
 t = {t}
 alpha_bar = pipe.scheduler.alphas_cumprod[t]
-amount = 1 - alpha_bar.sqrt()      # matched: both keep sqrt(alpha_bar) = {signal:.3f} of x0
+snr = alpha_bar / (1 - alpha_bar)  # DDPM's signal-to-noise ratio at t
+amount = 1 / (1 + (snr / 3).sqrt())  # the corrupt amount with the same SNR (uniform noise std = amount / sqrt(12))
 with torch.no_grad():
     # 1. BasicUNet: uniform noise, direct guess of x0
     basic_guess = basic(corrupt(x0, amount.item(), generator=generator)).clamp(0, 1)
@@ -493,7 +496,7 @@ def objectives_view(t: Any, seed: Any, lang: Any) -> tuple:
     }
     summary = pick(TEXT, "objectives_summary", lang).format(
         t=t,
-        signal=result.signal,
+        snr=result.snr,
         amount=result.amount,
         basic=float(result.mse_basic.mean()),
         ddpm=float(result.mse_ddpm.mean()),
@@ -516,7 +519,7 @@ def objectives_view(t: Any, seed: Any, lang: Any) -> tuple:
     style_figure(
         fig, pick(TEXT, "fig_objective", lang), pick(TEXT, "fig_objective_x", lang), pick(TEXT, "fig_objective_y", lang)
     )
-    code = OBJECTIVES_CODE.format(t=t, seed=seed, signal=result.signal)
+    code = OBJECTIVES_CODE.format(t=t, seed=seed)
     return (*rows, table, summary, fig, code)
 
 
