@@ -128,7 +128,7 @@ def test_ddpm_sample_streams_through_the_api(client):
     statuses = [output[4] for output in streamed]
     assert statuses[0].startswith("Step 1/3") and statuses[-1].startswith("Step 3/3")
     assert "bundled checkpoint" in statuses[-1]
-    gif, png = final[8], final[9]
+    gif, png = final[7], final[8]  # the State output is not part of the API
     assert Path(gif).suffix == ".gif" and Path(png).suffix == ".png"
     with Image.open(png) as grid:
         assert grid.width > 56
