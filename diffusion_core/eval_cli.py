@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -47,15 +48,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ddpm-steps",
         nargs="*",
-        type=int,
-        default=[50, 1000],
-        help="step counts for the DDPM scheduler (1000 = the full chain; slow on a CPU)",
+        type=_steps_and_n,
+        default=[(50, None), (1000, 16)],
+        metavar="STEPS[:N]",
+        help="DDPM points, e.g. 10 50 1000:16 (1000 steps on 16 samples: the full chain is slow on a CPU)",
     )
-    parser.add_argument("--ddpm-n", type=int, default=None, help="samples for DDPM points (default: --n)")
     parser.add_argument("--output", type=Path, default=evaluation.CURVES_PATH, help="curves JSON to write")
     parser.add_argument("--bar", action="store_true", help="check the bar: 1000-step DDPM on --n samples (>= 1000)")
     parser.add_argument("--bar-output", type=Path, default=BAR_PATH, help="where --bar writes its verdict")
     parser.add_argument("--device", default="auto", help="cuda, mps, cpu or auto")
+
+
+def _steps_and_n(text: str) -> tuple[int, int | None]:
+    """Parse ``STEPS`` or ``STEPS:N`` (a point with its own sample count)."""
+    steps, _, n = text.partition(":")
+    try:
+        return int(steps), (int(n) if n else None)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected STEPS or STEPS:N, got {text!r}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -132,13 +142,14 @@ def quality(args: argparse.Namespace) -> int:
     folder = args.model or DDPM_DIR
     pipeline = load_ddpm_pipeline(folder, device=device)
     sample_fn = evaluation.sampling_function(pipeline.unet, pipeline.scheduler)
-    ddpm_n = args.ddpm_n or args.n
     print(f"machine: {machine_description()}")
-    print(f"model {folder}, n={args.n} (DDPM: n={ddpm_n}), seed {args.seed}")
+    print(f"model {folder}, n={args.n}, seed {args.seed}")
     points = []
     plan = [(s, args.steps, args.n) for s in args.samplers if s != "ddpm"]
-    if args.ddpm_steps:
-        plan.append(("ddpm", args.ddpm_steps, ddpm_n))
+    plan += [("ddpm", [steps], n or args.n) for steps, n in args.ddpm_steps]
+    total = sum(len(steps) for _, steps, _ in plan)
+    real, _ = evaluation.real_digits(args.n, seed=1)
+    real_report = evaluation.measure(real)
     start = time.perf_counter()
     for sampler, steps, n in plan:
         for point in evaluation.quality_vs_steps(sample_fn, [sampler], steps, n, args.seed):
@@ -146,10 +157,25 @@ def quality(args: argparse.Namespace) -> int:
             print(
                 f"{point.sampler:6s} {point.steps:5d} steps  n={point.n}  FD {point.fd:8.2f} "
                 f"(floor {point.fd_floor:.2f})  confidence {point.confidence:.3f}  "
-                f"balance {point.class_balance:.3f}  {point.seconds:7.1f} s"
+                f"balance {point.class_balance:.3f}  {point.seconds:7.1f} s",
+                flush=True,
             )
-    real, _ = evaluation.real_digits(args.n, seed=1)
-    real_report = evaluation.measure(real)
+            # written after every point, so a long CPU run that is stopped still leaves a valid file
+            _write_curves(args, folder, points, real_report, time.perf_counter() - start, total)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _write_curves(args, folder: Path, points: list[dict], real_report, seconds: float, total: int) -> None:
+    notes = [
+        f"total wall time {seconds:.0f} s on {machine_description()}",
+        "FD is measured against a fixed 5000-digit real reference set; fd_floor is n real digits "
+        "(disjoint from the reference) against the same set, so a perfect generator scores about fd_floor.",
+        "every point starts from the same seed; seconds is the sampling time only.",
+        "command: python -m diffusion_core eval " + " ".join(sys.argv[2:]),
+    ]
+    if len(points) < total:
+        notes.append(f"partial: {len(points)} of {total} points")
     data = {
         "schema_version": evaluation.CURVES_SCHEMA_VERSION,
         "created": _now(),
@@ -162,18 +188,12 @@ def quality(args: argparse.Namespace) -> int:
         "floor": {"n": args.n, "fd": evaluation.real_floor(args.n)},
         "real": {"confidence": real_report.confidence, "class_balance": real_report.class_balance},
         "points": points,
-        "notes": [
-            f"total wall time {time.perf_counter() - start:.0f} s on {machine_description()}",
-            "FD is measured against a fixed 5000-digit real reference set; fd_floor is n real digits "
-            "(disjoint from the reference) against the same set, so a perfect generator scores about fd_floor.",
-            "every point starts from the same seed; seconds is the sampling time only.",
-            *sampling_notes(),
-        ],
+        "notes": notes,
     }
     evaluation.validate_curves(data)
-    args.output.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    print(f"wrote {args.output}")
-    return 0
+    temporary = args.output.with_suffix(".tmp")
+    temporary.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    temporary.replace(args.output)
 
 
 def _relative(path: Path) -> str:
@@ -181,10 +201,6 @@ def _relative(path: Path) -> str:
         return str(Path(path).resolve().relative_to(ROOT))
     except ValueError:
         return Path(path).name
-
-
-def sampling_notes() -> list[str]:
-    return []
 
 
 def bar(args: argparse.Namespace) -> int:

@@ -222,9 +222,9 @@ TEXT: Text = {
         "background and the soft edges of strokes) is clipped to black, so the strokes come out thin and hard.",
     },
     "say_few_steps": {
-        "zh": "只走 {few} 步：每一步要去掉的噪声太多，模型只能给出模糊的“平均”猜测，细节来不及成形。",
-        "en": "Only {few} steps: each step must remove too much noise at once, so the model can only give a blurry "
-        "average guess and the details never form.",
+        "zh": "只走 {few} 步：每一步要去掉的噪声太多，模型的猜测来不及变清楚，结果要么是模糊的“平均”样子，要么还留着噪声。",
+        "en": "Only {few} steps: each step must remove too much noise at once, so the guess never sharpens: the "
+        "result is a blurry average or still noisy.",
     },
     "say_undertrained": {
         "zh": "训练早期（第 {step} 步）保存的检查点：模型还没学会数字的形状，用同样的采样也只能得到模糊的笔画。",
