@@ -145,14 +145,15 @@ def quality(args: argparse.Namespace) -> int:
     print(f"machine: {machine_description()}")
     print(f"model {folder}, n={args.n}, seed {args.seed}")
     points = []
-    plan = [(s, args.steps, args.n) for s in args.samplers if s != "ddpm"]
-    plan += [("ddpm", [steps], n or args.n) for steps, n in args.ddpm_steps]
-    total = sum(len(steps) for _, steps, _ in plan)
+    # cheapest points first, every sampler at each step count, so a run stopped early still has whole curves
+    plan = [(s, steps, args.n) for s in args.samplers if s != "ddpm" for steps in args.steps]
+    plan += [("ddpm", steps, n or args.n) for steps, n in args.ddpm_steps]
+    plan.sort(key=lambda item: item[1] * item[2])
     real, _ = evaluation.real_digits(args.n, seed=1)
     real_report = evaluation.measure(real)
     start = time.perf_counter()
     for sampler, steps, n in plan:
-        for point in evaluation.quality_vs_steps(sample_fn, [sampler], steps, n, args.seed):
+        for point in evaluation.quality_vs_steps(sample_fn, [sampler], [steps], n, args.seed):
             points.append(point.__dict__)
             print(
                 f"{point.sampler:6s} {point.steps:5d} steps  n={point.n}  FD {point.fd:8.2f} "
@@ -161,7 +162,7 @@ def quality(args: argparse.Namespace) -> int:
                 flush=True,
             )
             # written after every point, so a long CPU run that is stopped still leaves a valid file
-            _write_curves(args, folder, points, real_report, time.perf_counter() - start, total)
+            _write_curves(args, folder, points, real_report, time.perf_counter() - start, len(plan))
     print(f"wrote {args.output}")
     return 0
 
