@@ -17,11 +17,11 @@ def read_image(path: str) -> np.ndarray:
 
 
 def test_quality_recomputes_a_small_curve(client):
-    figure, table, code = client.predict(["ddim", "euler"], [1, 2], 8, 0, "en", api_name="/quality")
+    figure, summary, table, code = client.predict(["ddim", "euler"], [1, 2], 8, 0, "en", api_name="/quality")
     assert figure is not None
     rows = [line for line in table.splitlines() if line.startswith("| DDIM") or line.startswith("| Euler")]
     assert len(rows) == 4  # two samplers x two step counts
-    assert "n = 8" in table
+    assert "n = 8" in summary
     assert "quality_vs_steps" in code and "seed=0" in code and "'euler'" in code
 
 

@@ -14,6 +14,7 @@ Four sections, each read widgets -> call ``diffusion_core.evaluation`` -> draw:
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 import gradio as gr
@@ -91,15 +92,20 @@ TEXT: Text = {
     "live_button": {"zh": "▶ 现场重算（小规模）", "en": "▶ Recompute live (small)"},
     "precomputed": {
         "zh": "**预先计算的曲线**：每点 n = {n} 张，种子 {seed}，{created}，机器：{machine}。真实数字的 FD 下限 {floor:.1f}，"
-        "真实数字的置信度 {real_conf:.3f}、均衡度 {real_bal:.3f}。{notes}",
+        "真实数字的置信度 {real_conf:.3f}、均衡度 {real_bal:.3f}。{partial}",
         "en": "**Precomputed curves**: n = {n} per point, seed {seed}, {created}, machine: {machine}. FD floor of real "
-        "digits {floor:.1f}; real digits score confidence {real_conf:.3f} and balance {real_bal:.3f}. {notes}",
+        "digits {floor:.1f}; real digits score confidence {real_conf:.3f} and balance {real_bal:.3f}. {partial}",
     },
     "missing_curves": {
         "zh": "还没有预先计算的曲线（`assets/quality_curves.json`）：运行 `python -m diffusion_core eval`，或用下面的按钮现场算一个小版本。",
         "en": "No precomputed curves yet (`assets/quality_curves.json`): run `python -m diffusion_core eval`, "
         "or compute a small version live with the button below.",
     },
+    "partial": {
+        "zh": "（这次运行中途停止了，只有部分点。）",
+        "en": "(This run was stopped early: some points are missing.)",
+    },
+    "table": {"zh": "数值表", "en": "Table of numbers"},
     "live_done": {
         "zh": "**现场结果**：每点 n = {n} 张，种子 {seed}，共 {seconds:.0f} 秒。",
         "en": "**Live result**: n = {n} per point, seed {seed}, {seconds:.0f} s in all.",
@@ -301,11 +307,16 @@ def _classifier_accuracy() -> str:
 
 def curves_figure(points: list[dict], floor: float | None, real: dict | None, lang: str) -> go.Figure:
     """Three panels (FD, confidence, class balance) against steps, one line per sampler."""
-    fig = make_subplots(
-        rows=1,
-        cols=3,
-        subplot_titles=(pick(TEXT, "fig_fd", lang), pick(TEXT, "fig_conf", lang), pick(TEXT, "fig_bal", lang)),
-        horizontal_spacing=0.08,
+    fig = style_figure(
+        make_subplots(
+            rows=1,
+            cols=3,
+            subplot_titles=(pick(TEXT, "fig_fd", lang), pick(TEXT, "fig_conf", lang), pick(TEXT, "fig_bal", lang)),
+            horizontal_spacing=0.08,
+        ),
+        "",
+        "",
+        "",
     )
     grouped = ev.curves_by_sampler({"points": points})
     for index, sampler in enumerate(s for s in ev.SAMPLERS if s in grouped):
@@ -329,13 +340,15 @@ def curves_figure(points: list[dict], floor: float | None, real: dict | None, la
     if floor is not None:
         floors.add((None, round(floor, 6)))
     shown = set()
-    for n, value in sorted(floors, key=lambda item: item[1]):
+    for n, value in sorted(floors, key=lambda item: (item[1], item[0] is None)):
         if value in shown:
             continue
         shown.add(value)
         label = f"n = {n}" if n is not None and len({v for _, v in floors}) > 1 else None
-        fig.add_hline(y=value, line_dash="dash", line_color="#6b7280", row=1, col=1,
-                      annotation_text=label, annotation_position="bottom right")  # fmt: skip
+        fig.add_hline(y=value, line_dash="dash", line_color="#6b7280", row=1, col=1)
+        if label and value > 0:  # the FD axis is logarithmic: annotations take log10(y)
+            fig.add_annotation(text=label, xref="x domain", x=0.98, yref="y", y=math.log10(value), showarrow=False,
+                               xanchor="right", yanchor="bottom", font={"size": 11, "color": "#6b7280"})  # fmt: skip
     if real:
         for col, value in ((2, real.get("confidence")), (3, real.get("class_balance"))):
             if value is not None:
@@ -343,12 +356,18 @@ def curves_figure(points: list[dict], floor: float | None, real: dict | None, la
     fig.add_scatter(
         x=[None], y=[None], mode="lines", line={"dash": "dash", "color": "#6b7280"}, name=pick(TEXT, "fig_floor", lang)
     )
-    fig.update_xaxes(type="log", title_text=pick(TEXT, "fig_steps", lang))
+    ticks = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
+    fig.update_xaxes(
+        type="log", title_text=pick(TEXT, "fig_steps", lang), tickvals=ticks, ticktext=[str(v) for v in ticks]
+    )
     fig.update_yaxes(type="log", row=1, col=1)
     fig.update_yaxes(range=[0, 1.02], row=1, col=2)
     fig.update_yaxes(range=[0, 1.02], row=1, col=3)
-    style_figure(fig, "", "", "", height=360)
-    fig.update_layout(margin={"l": 50, "r": 20, "t": 70, "b": 50})
+    fig.update_layout(
+        margin={"l": 50, "r": 20, "t": 40, "b": 40},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "center", "x": 0.5},
+        height=400,
+    )
     return fig
 
 
@@ -366,13 +385,13 @@ def points_table(points: list[dict], lang: str) -> str:
     return "\n".join(lines)
 
 
-def precomputed_view(lang: Any) -> tuple[go.Figure | None, str]:
-    """The precomputed curves (figure, summary markdown), or (None, how to make them)."""
+def precomputed_view(lang: Any) -> tuple[go.Figure | None, str, str]:
+    """The precomputed curves (figure, summary markdown, table markdown), or (None, how to make them, "")."""
     lang = normalize_language(lang)
     try:
         data = ev.load_curves()
     except ValueError:
-        return None, pick(TEXT, "missing_curves", lang)
+        return None, pick(TEXT, "missing_curves", lang), ""
     figure = curves_figure(data["points"], data["floor"]["fd"], data["real"], lang)
     summary = pick(TEXT, "precomputed", lang).format(
         n=data["n"],
@@ -382,9 +401,9 @@ def precomputed_view(lang: Any) -> tuple[go.Figure | None, str]:
         floor=data["floor"]["fd"],
         real_conf=data["real"]["confidence"],
         real_bal=data["real"]["class_balance"],
-        notes=" ".join(data["notes"][1:2]),
+        partial=pick(TEXT, "partial", lang) if any(note.startswith("partial") for note in data["notes"]) else "",
     )
-    return figure, summary + "\n\n" + points_table(data["points"], lang)
+    return figure, summary, points_table(data["points"], lang)
 
 
 QUALITY_CODE = """import torch
@@ -408,7 +427,7 @@ def quality_live(samplers: Any, steps: Any, n: Any, seed: Any, lang: Any, progre
     """Handler of the ``quality`` API: recompute a small quality-vs-steps curve, one point at a time.
 
     Yields:
-        (figure, markdown table, code) after every point.
+        (figure, summary markdown, table markdown, code) after every point.
     """
     lang = normalize_language(lang)
     samplers = _check_list(samplers, "samplers", ev.SAMPLERS)
@@ -434,7 +453,7 @@ def quality_live(samplers: Any, steps: Any, n: Any, seed: Any, lang: Any, progre
         seconds += point.seconds
         progress(len(points) / total, desc=f"{len(points)} / {total}: {SAMPLER_NAMES[point.sampler]} {point.steps}")
         summary = pick(TEXT, "live_done", lang).format(n=n, seed=seed, seconds=seconds)
-        yield curves_figure(points, floor, real_ref, lang), summary + "\n\n" + points_table(points, lang), code
+        yield curves_figure(points, floor, real_ref, lang), summary, points_table(points, lang), code
 
 
 # ----------------------------------------------------------------------------------------------
@@ -681,7 +700,7 @@ def lab_view(modes: Any, sampler: Any, steps: Any, few: Any, n: Any, seed: Any, 
 def build(ctx: AppContext) -> None:
     """Build the Compare tab."""
     loc = ctx.loc
-    figure, summary = precomputed_view("zh")
+    figure, summary, numbers = precomputed_view("zh")
     with gr.Tab(pick(TEXT, "tab", "zh"), id="compare") as tab:
         loc.label(tab, TEXT, "tab")
         loc.value(markdown(pick(TEXT, "lesson", "zh"), elem_classes="lesson"), TEXT, "lesson")
@@ -693,6 +712,9 @@ def build(ctx: AppContext) -> None:
         loc.value(markdown(pick(TEXT, "curves_text", "zh")), TEXT, "curves_text")
         curves = gr.Plot(figure, elem_id="quality-curves", show_label=False)
         curves_info = markdown(summary, elem_id="quality-summary")
+        with gr.Accordion(pick(TEXT, "table", "zh"), open=False) as table_box:
+            curves_table = markdown(numbers, elem_id="quality-table")
+        loc.label(table_box, TEXT, "table")
         with gr.Row():
             live_samplers = gr.CheckboxGroup(
                 [(SAMPLER_NAMES[s], s) for s in ev.SAMPLERS],
@@ -804,7 +826,7 @@ def build(ctx: AppContext) -> None:
     live_button.click(
         friendly(quality_live),
         [live_samplers, live_steps, live_n, live_seed, ctx.lang],
-        [curves, curves_info, code],
+        [curves, curves_info, curves_table, code],
         api_name="quality",
         **heavy,
     )
@@ -830,7 +852,7 @@ def build(ctx: AppContext) -> None:
         **heavy,
     )
     ctx.lang.change(
-        lambda lang: precomputed_view(lang), ctx.lang, [curves, curves_info], api_visibility="private", queue=False
+        precomputed_view, ctx.lang, [curves, curves_info, curves_table], api_visibility="private", queue=False
     )
 
 
