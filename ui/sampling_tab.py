@@ -16,7 +16,6 @@ bundled checkpoint (cached, read-only). Every run says which one it used.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import shutil
@@ -80,20 +79,20 @@ TEXT: Text = {
         "zh": "从随机图 `x = torch.rand(...)` 出发，分 n 步走：第 i 步让模型预测干净的图 `pred = net(x)`，"
         "然后朝预测走 $\\frac{1}{n-i}$ 的路：`x = x*(1-mix_factor) + pred*mix_factor`。"
         "5 步时依次走 1/5、1/4、1/3、1/2、1——最后一步正好落在模型的预测上。"
-        "下图就是教程的两列图：左列是每步的模型输入 x，右列是模型的预测。",
+        "下图就是教程的两列图：左列是每步的模型输入 x，右列是模型的预测（每行显示前 8 张）。",
         "en": "Start from a random image `x = torch.rand(...)` and take n steps: at step i the model predicts the "
         "clean image `pred = net(x)`, and x moves $\\frac{1}{n-i}$ of the way there: "
         "`x = x*(1-mix_factor) + pred*mix_factor`. With 5 steps that is 1/5, 1/4, 1/3, 1/2, then 1: the last "
         "step lands exactly on the prediction. The figure is the tutorial's two columns: the model input x at "
-        "each step on the left, the model's prediction on the right.",
+        "each step on the left, the model's prediction on the right (the first 8 images of each row).",
     },
     "a_steps": {"zh": "步数 n_steps", "en": "Steps n_steps"},
     "batch": {"zh": "批量（生成几张）", "en": "Batch (images)"},
     "seed": {"zh": "随机种子", "en": "Random seed"},
     "a_run": {"zh": "▶ 开始采样", "en": "▶ Sample"},
     "a_figure": {
-        "zh": "教程的两列图：左 = x（模型输入），右 = 模型预测；每行一步（显示前 8 张）",
-        "en": "The tutorial's figure: left = x (model input), right = model prediction; one row per step (first 8)",
+        "zh": "左：x（模型输入）｜右：模型预测；每行一步",
+        "en": "Left: x (model input) | right: model prediction; one row per step",
     },
     "a_scrub": {"zh": "查看第几步", "en": "Show step"},
     "play": {"zh": "⏵ 播放", "en": "⏵ Play"},
@@ -367,8 +366,8 @@ def _scale_for(batch: int, target: int = 520, columns: int | None = None) -> int
 
 
 def square_columns(batch: int) -> int:
-    """Images per row for a square-ish grid (4 x 4 for 16)."""
-    return max(1, math.ceil(math.sqrt(batch)))
+    """Images per row for a compact grid: 4 up to 16 images (4 x 2 for 8, 4 x 4 for 16), else 8."""
+    return max(1, min(batch, 4 if batch <= 16 else 8))
 
 
 def _mix_pair(state: dict, index: int) -> tuple[Any, Any]:
