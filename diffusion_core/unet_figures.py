@@ -59,7 +59,7 @@ def u_diagram(
         labels: the table's name of each step (hover text), same order as ``trace.steps``.
         kind_names: short names per step kind for the box's first line, e.g. {"conv": "卷积"}.
         texts: "title", "down", "up", "bottleneck", "skip" (format with order, pop, shape),
-            "stack" (format with items), "failed", "y" (axis title).
+            "stack" (format with items), "failed".
         selected: index of the step to highlight (a failure row is ``len(trace.steps)``).
         failure_label: the failing step's name, for its hover text.
         height: figure height in pixels.
@@ -244,13 +244,13 @@ def u_diagram(
     fig.update_layout(
         title={"text": texts["title"], "x": 0.01, "xanchor": "left"},
         height=height,
-        margin={"l": 70, "r": 15, "t": 50, "b": 20},
+        margin={"l": 55, "r": 15, "t": 50, "b": 20},
         shapes=shapes,
         annotations=annotations,
         xaxis={"visible": False, "range": [-0.3, (failure_x + 0.6) if trace.failure else x + 0.3]},
         yaxis={
-            "title": texts["y"],
             "tickvals": [-v for v in tick_levels],
+            "tickfont": {"size": 11},
             "ticktext": [_level_name(v, trace) for v in tick_levels],
             "range": [-max_level - 1.0, 1.15],
             "showgrid": False,
@@ -286,3 +286,27 @@ def feature_strip(features: torch.Tensor, cell: int = 56) -> Image.Image:
     scaled = (features - low) / (high - low).clamp_min(1e-8)
     height, width = features.shape[-2:]
     return to_image(scaled.unsqueeze(1), nrow=features.shape[0], scale=fit_scale(height, width, cell), padding=1)
+
+
+def feature_rows(rows: Sequence[torch.Tensor], cell: int = 40, gap: int = 4) -> Image.Image:
+    """Stack feature-map strips, one row per stage, every map enlarged to ``cell`` pixels.
+
+    Args:
+        rows: per stage, a (k, H, W) tensor of feature maps (k may differ between rows).
+        cell: side in pixels of every map, whatever its resolution (nearest neighbour).
+        gap: pixels between maps and between rows.
+
+    Returns:
+        A grey PIL image: stage i is row i, its channels from left to right.
+    """
+    columns = max(features.shape[0] for features in rows)
+    sheet = Image.new("L", (columns * (cell + gap) + gap, len(rows) * (cell + gap) + gap), 96)
+    for r, features in enumerate(rows):
+        flat = features.reshape(features.shape[0], -1)
+        low = flat.min(dim=1).values.view(-1, 1, 1)
+        high = flat.max(dim=1).values.view(-1, 1, 1)
+        scaled = ((features - low) / (high - low).clamp_min(1e-8) * 255).round().to(torch.uint8)
+        for c in range(features.shape[0]):
+            tile = Image.fromarray(scaled[c].numpy(), mode="L").resize((cell, cell), Image.Resampling.NEAREST)
+            sheet.paste(tile, (gap + c * (cell + gap), gap + r * (cell + gap)))
+    return sheet

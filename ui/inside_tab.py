@@ -21,12 +21,11 @@ from diffusion_core.tracing import (
     fit_images,
     format_shape,
     random_input,
-    spatial,
     step_label,
     trace_basic_unet,
     unet2d_anatomy,
 )
-from diffusion_core.unet_figures import feature_strip, u_diagram
+from diffusion_core.unet_figures import feature_rows, feature_strip, u_diagram
 from diffusion_core.user_images import as_digit
 from ui.common import TEXT as COMMON
 from ui.common import markdown
@@ -147,6 +146,11 @@ TEXT: Text = {
     "selected_maps": {
         "zh": "所选步骤的特征图（第 1 张图的前 8 个通道）",
         "en": "Feature maps of the selected step (image 1, first 8 channels)",
+    },
+    "stage_rows": {
+        "zh": "从上到下每一行是一个阶段：{names}。每行是第 1 张图的前 8 个通道，各自拉伸到黑-白。",
+        "en": "Top to bottom, one row per stage: {names}. Each row shows the first 8 channels of image 1, "
+        "each stretched to black-white.",
     },
     "stage_maps": {"zh": "每个阶段的特征图（激活之后）", "en": "Feature maps of each stage (after the activation)"},
     "anatomy_title": {
@@ -417,8 +421,8 @@ def trace_shapes(
     """Handler of the ``trace_shapes`` API: walk the chosen input through BasicUNet.
 
     Returns:
-        (step table, U diagram, summary markdown, selected step's feature maps, stage feature-map
-        gallery, code).
+        (step table, U diagram, summary markdown, selected step's feature maps, stage feature maps
+        (one row per stage), their caption, code).
     """
     lang = normalize_language(lang)
     # 1. validate every value before anything is allocated
@@ -461,13 +465,16 @@ def trace_shapes(
     # 4. feature maps: the selected step, and each stage after its activation
     chosen = trace.steps[min(selected, len(trace.steps) - 1)]
     selected_maps = feature_strip(chosen.features, cell=64) if chosen.features is not None else None
-    gallery = [
-        (feature_strip(s.features, cell=40), f"{s.index + 1}. {step_label(s, lang)} · {spatial(s.out_shape)}")
-        for s in trace.steps
-        if s.features is not None and (s.kind == "act" or s.index == 0)
-    ]
+    stages = [s for s in trace.steps if s.features is not None and (s.kind == "act" or s.index == 0)]
+    stage_maps = feature_rows([s.features for s in stages], cell=40) if stages else None
+    stage_names = (
+        "；".join(step_label(s, lang) for s in stages)
+        if lang == "zh"
+        else "; ".join(step_label(s, lang) for s in stages)
+    )
+    stage_caption = pick(TEXT, "stage_rows", lang).format(names=stage_names)
     code = _code(source, seed, batch, channels, height, width, trace, lang)
-    return _table(trace, selected, lang), diagram, summary, selected_maps, gallery, code
+    return _table(trace, selected, lang), diagram, summary, selected_maps, stage_maps, stage_caption, code
 
 
 def _code(source: str, seed: int, b: int, c: int, h: int, w: int, trace: Trace, lang: str, anatomy=None) -> str:
@@ -654,15 +661,27 @@ def build(ctx: AppContext) -> None:
         summary = markdown(first[2], elem_id="inside-summary")
         diagram = gr.Plot(first[1], elem_id="inside-diagram", show_label=False)
         with gr.Row():
-            selected_maps = gr.Image(
-                first[3],
-                label=pick(TEXT, "selected_maps", "zh"),
-                elem_id="inside-maps",
-                elem_classes="pixelated",
-                height=110,
-                format="png",
-            )
-            loc.label(selected_maps, TEXT, "selected_maps")
+            with gr.Column(scale=3):
+                selected_maps = gr.Image(
+                    first[3],
+                    label=pick(TEXT, "selected_maps", "zh"),
+                    elem_id="inside-maps",
+                    elem_classes="pixelated",
+                    height=120,
+                    format="png",
+                )
+                loc.label(selected_maps, TEXT, "selected_maps")
+                stage_caption = gr.Markdown(first[5], elem_id="inside-stage-caption")
+            with gr.Column(scale=2):
+                stage_maps = gr.Image(
+                    first[4],
+                    label=pick(TEXT, "stage_maps", "zh"),
+                    elem_id="inside-stage-maps",
+                    elem_classes="pixelated",
+                    height=330,
+                    format="png",
+                )
+                loc.label(stage_maps, TEXT, "stage_maps")
         table = gr.Dataframe(
             first[0],
             label=pick(TEXT, "table", "zh"),
@@ -672,16 +691,6 @@ def build(ctx: AppContext) -> None:
             max_height=820,
         )
         loc.label(table, TEXT, "table")
-        gallery = gr.Gallery(
-            first[4],
-            label=pick(TEXT, "stage_maps", "zh"),
-            columns=1,
-            height="auto",
-            elem_id="inside-gallery",
-            elem_classes="pixelated",
-            format="png",
-        )
-        loc.label(gallery, TEXT, "stage_maps")
 
         loc.value(gr.Markdown(pick(TEXT, "anatomy_title", "zh")), TEXT, "anatomy_title")
         loc.value(markdown(pick(TEXT, "anatomy_lesson", "zh"), elem_classes="lesson"), TEXT, "anatomy_lesson")
@@ -706,7 +715,7 @@ def build(ctx: AppContext) -> None:
         time_path = markdown(first_anatomy[1], elem_id="inside-time-path")
         compare = markdown(first_anatomy[2], elem_id="inside-compare")
         with gr.Accordion(pick(COMMON, "code", "zh"), open=False) as accordion:
-            code = gr.Code(first[5], language="python")
+            code = gr.Code(first[6], language="python")
         loc.label(accordion, COMMON, "code")
 
     source.change(lambda s: gr.update(visible=s == "upload"), source, upload, api_visibility="private", queue=False)
@@ -724,7 +733,7 @@ def build(ctx: AppContext) -> None:
         ],
         fn=friendly(trace_shapes),
         inputs=[source, seed, batch, channels, height, width, upload, step, ctx.lang],
-        outputs=[table, diagram, summary, selected_maps, gallery, code],
+        outputs=[table, diagram, summary, selected_maps, stage_maps, stage_caption, code],
         api_name="trace_shapes",
         trigger_mode="always_last",
         show_progress="hidden",
