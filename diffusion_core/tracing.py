@@ -596,6 +596,7 @@ class BlockRecord:
         resnets: number of ResNet layers in the block (each receives the timestep embedding).
         skips: down blocks: maps stored for the up path; up blocks: maps consumed.
         resample: "down" / "up" if the block ends with a learned down/up sampler, else "".
+        reached: False for blocks after a failure (no output shape; parameters still counted).
     """
 
     name: str
@@ -607,6 +608,7 @@ class BlockRecord:
     resnets: int = 0
     skips: int = 0
     resample: str = ""
+    reached: bool = True
 
 
 @dataclass
@@ -666,8 +668,9 @@ def unet2d_anatomy(
         input_shape: (B, C, H, W) of the noisy input x_t; C is the model's in/out channels.
 
     Returns:
-        An ``Anatomy`` with one ``BlockRecord`` per top-level block in forward order; its
-        parameters sum to ``total_parameters`` (1,707,009 for the seed's config).
+        An ``Anatomy`` with one ``BlockRecord`` per top-level block in forward order (blocks
+        not reached after a failure at the end); their parameters sum to ``total_parameters``
+        (1,707,009 for the seed's config), whether or not the input passes.
     """
     from diffusers import UNet2DModel
 
@@ -733,6 +736,22 @@ def unet2d_anatomy(
                 resample=resample,
             )
         )
+    # 3. blocks the input never reached (after a failure) still count their parameters
+    reached = {block.name for block in blocks}
+    for name, module in named:
+        if name not in reached:
+            blocks.append(
+                BlockRecord(
+                    name=name,
+                    role=_role(name),
+                    block_type=type(module).__name__,
+                    out_shape=(),
+                    parameters=sum(p.numel() for p in module.parameters()),
+                    attention=bool(getattr(module, "attentions", None)),
+                    resnets=len(getattr(module, "resnets", [])),
+                    reached=False,
+                )
+            )
     return Anatomy(
         config=config,
         blocks=blocks,

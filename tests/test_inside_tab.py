@@ -126,8 +126,11 @@ def test_unet2d_anatomy_sums_to_the_seed_and_follows_the_knobs(client):
     headers, rows = rows_of(table)
     assert not any(row[headers.index("Attention")] == "✓" for row in rows)
     assert rows[-1][headers.index("Parameters")] != "1,707,009"
-    _, time_path, _ = client.predict("32,64,64", 2, True, 8, 1, 30, 30, "zh", api_name="/unet2d_anatomy")
+    table, time_path, _ = client.predict("32,64,64", 2, True, 8, 1, 30, 30, "zh", api_name="/unet2d_anatomy")
     assert "up_blocks.1" in time_path
+    headers, rows = rows_of(table)
+    assert rows[-1][headers.index("参数量")] == "1,707,009"  # blocks not reached still count
+    assert [row[headers.index("输出形状")] for row in rows if row[0] == "up_blocks.1"] == ["✗"]
 
 
 @pytest.mark.e2e

@@ -225,7 +225,9 @@ def test_unet2d_odd_size_is_a_named_failure():
     anatomy = unet2d_anatomy(input_shape=(8, 1, 30, 30))
     assert anatomy.failure is not None and anatomy.failure.layer == "up_blocks.1"
     assert "16" in anatomy.failure.message and "15" in anatomy.failure.message
-    assert [b.name for b in anatomy.blocks][-1] == "up_blocks.0"
+    reached = [b.name for b in anatomy.blocks if b.reached]
+    assert reached[-1] == "up_blocks.0" and "up_blocks.1" not in reached
+    assert sum(b.parameters for b in anatomy.blocks) == anatomy.total_parameters == 1_707_009
 
 
 def test_u_diagram_draws_boxes_skips_and_the_highlight(net):

@@ -536,6 +536,7 @@ def anatomy_view(
         pick(TEXT, k, lang) for k in ("a_block", "a_type", "a_out", "a_attn", "a_resnets", "a_skips", "a_params")
     ]
     rows = []
+    failed = anatomy.failure.layer if anatomy.failure else None
     for block in anatomy.blocks:
         skips = ""
         if block.role == "down" or block.name == "conv_in":
@@ -546,15 +547,13 @@ def anatomy_view(
             [
                 block.name,
                 block.block_type,
-                format_shape(block.out_shape),
+                format_shape(block.out_shape) if block.reached else ("✗" if block.name == failed else "—"),
                 "✓" if block.attention else "",
                 block.resnets or "",
                 skips,
                 f"{block.parameters:,}",
             ]
         )
-    if anatomy.failure:
-        rows.append([anatomy.failure.layer, anatomy.failure.module.rstrip("()"), "✗", "", "", "", ""])
     rows.append([pick(TEXT, "total", lang), "", "", "", "", "", f"{sum(b.parameters for b in anatomy.blocks):,}"])
     frame = pd.DataFrame(rows, columns=columns)
 
@@ -688,7 +687,7 @@ def build(ctx: AppContext) -> None:
             elem_id="inside-table",
             interactive=False,
             wrap=True,
-            max_height=820,
+            max_height=1000,
         )
         loc.label(table, TEXT, "table")
 
