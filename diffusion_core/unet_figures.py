@@ -131,7 +131,8 @@ def u_diagram(
             y=[-v for v in levels[: len(positions)]],
             mode="markers",
             marker={
-                "size": [16 if s.index == selected else (9 if s.kind == "input" else 1) for s in trace.steps],
+                # a box is highlighted by its frame; an input row (a dot) by a bigger red dot
+                "size": [(16 if s.index == selected else 9) if s.kind == "input" else 1 for s in trace.steps],
                 "color": ["#dc2626" if s.index == selected else "#6b7280" for s in trace.steps],
                 "symbol": "circle",
             },

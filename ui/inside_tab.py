@@ -688,6 +688,7 @@ def build(ctx: AppContext) -> None:
             interactive=False,
             wrap=True,
             max_height=1000,
+            column_widths=["3%", "4%", "15%", "5%", "24%", "12%", "12%", "7%", "18%"],
         )
         loc.label(table, TEXT, "table")
 
