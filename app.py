@@ -11,6 +11,10 @@ from __future__ import annotations
 import logging
 import os
 
+# Before torch loads: OpenMP's default spin-waiting makes small forwards several times slower on a
+# busy 2-core machine (measured in BENCHMARKS.md); passive waiting costs nothing when the CPU is free.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import gradio as gr
 
 from ui import compare_tab, corruption_tab, inside_tab, noising_tab, sampling_tab, training_tab

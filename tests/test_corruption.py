@@ -23,7 +23,7 @@ def test_matches_the_seed_formula_per_image():
     noise = torch.rand(x.shape, generator=torch.Generator().manual_seed(5))
     expected = x * (1 - amount.view(-1, 1, 1, 1)) + noise * amount.view(-1, 1, 1, 1)
     assert torch.allclose(out, expected)
-    assert 0.0 <= float(out.min()) and float(out.max()) <= 1.0  # the mix stays in [0, 1]
+    assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0  # the mix stays in [0, 1]
 
 
 def test_noise_is_uniform_on_zero_one():

@@ -23,7 +23,7 @@ def test_black_ink_on_white_becomes_a_white_on_black_digit():
     image.paste((0, 0, 0), (140, 40, 160, 160))  # a dark vertical stroke: a "1"
     x = as_digit(png_bytes(image))
     assert x.shape == (1, 1, 28, 28) and x.dtype == torch.float32
-    assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0
+    assert float(x.min()) >= 0.0 and float(x.max()) <= 1.0
     assert float(x[..., 0, 0]) < 0.05  # background is black after inversion
     assert float(x[..., 14, 14]) > 0.5  # the stroke is bright
 

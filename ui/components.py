@@ -24,10 +24,10 @@ def _check_number(name: str, payload: Any, minimum: float | None, maximum: float
             payload = float(payload)
         except (TypeError, ValueError):
             raise gr.Error(f"输入有误 / Invalid input: {name} must be a number, got {payload!r}") from None
-    if math.isfinite(payload) and (
-        (minimum is not None and payload < minimum) or (maximum is not None and payload > maximum)
-    ):
-        raise gr.Error(f"输入有误 / Invalid input: {name} must be between {minimum:g} and {maximum:g}, got {payload:g}")
+    if math.isfinite(payload) and minimum is not None and payload < minimum:
+        raise gr.Error(f"输入有误 / Invalid input: {name} must be at least {minimum:g}, got {payload:g}")
+    if math.isfinite(payload) and maximum is not None and payload > maximum:
+        raise gr.Error(f"输入有误 / Invalid input: {name} must be at most {maximum:g}, got {payload:g}")
     return payload
 
 
