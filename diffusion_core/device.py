@@ -7,7 +7,6 @@ a laptop, a CPU Space, a GPU Space and ZeroGPU.
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -73,10 +72,6 @@ def gpu_task(duration: int = 60) -> Callable[[F], F]:
 
             return spaces.GPU(duration=duration)(fn)
 
-        @functools.wraps(fn)
-        def passthrough(*args: Any, **kwargs: Any) -> Any:
-            return fn(*args, **kwargs)
-
-        return passthrough  # type: ignore[return-value]
+        return fn  # the identity: generators stay generators, so streaming handlers keep streaming
 
     return decorate
