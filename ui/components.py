@@ -24,10 +24,14 @@ def _check_number(name: str, payload: Any, minimum: float | None, maximum: float
             payload = float(payload)
         except (TypeError, ValueError):
             raise gr.Error(f"输入有误 / Invalid input: {name} must be a number, got {payload!r}") from None
-    if math.isfinite(payload) and minimum is not None and payload < minimum:
-        raise gr.Error(f"输入有误 / Invalid input: {name} must be at least {minimum:g}, got {payload:g}")
-    if math.isfinite(payload) and maximum is not None and payload > maximum:
-        raise gr.Error(f"输入有误 / Invalid input: {name} must be at most {maximum:g}, got {payload:g}")
+    too_low = minimum is not None and payload < minimum
+    too_high = maximum is not None and payload > maximum
+    if math.isfinite(payload) and (too_low or too_high):
+        if minimum is not None and maximum is not None:
+            limits = f"between {minimum:g} and {maximum:g}"
+        else:
+            limits = f"at least {minimum:g}" if too_low else f"at most {maximum:g}"
+        raise gr.Error(f"输入有误 / Invalid input: {name} must be {limits}, got {payload:g}")
     return payload
 
 
