@@ -1,7 +1,7 @@
 """Measure the app from the outside, like a user: cold start and API latency over HTTP.
 
-The app runs in a subprocess (``python app.py``); a second subprocess serves a trivial no-op
-Gradio endpoint, which is Gradio's own floor for a round trip on this machine. Latencies are
+The app runs in a subprocess (``python app.py``); a second subprocess serves the trivial no-op
+Gradio endpoint of ``ui/noop_app.py``, which is Gradio's own floor for a round trip on this machine. Latencies are
 reported as p50/p95 and as "added above the floor" (the handler's own cost).
 
 The engine never imports the UI framework: this module only *drives* servers through the
@@ -17,7 +17,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -26,17 +25,6 @@ from pathlib import Path
 from diffusion_core.benchmarks import BenchTable, ms, percentile
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-
-NOOP_APP = """
-import sys
-import gradio as gr
-
-with gr.Blocks() as demo:
-    value = gr.Number()
-    echo = gr.Number()
-    gr.Button().click(lambda v: v, value, echo, api_name="noop")
-demo.queue().launch(server_name="127.0.0.1", server_port=int(sys.argv[1]), quiet=True)
-"""
 
 
 def free_port() -> int:
@@ -88,13 +76,10 @@ def app_server() -> Iterator[tuple[str, float]]:
 
 @contextlib.contextmanager
 def noop_server() -> Iterator[str]:
-    """A no-op Gradio endpoint ``/noop`` built here: the framework's own round-trip floor."""
-    with tempfile.TemporaryDirectory() as folder:
-        script = Path(folder) / "noop_app.py"
-        script.write_text(NOOP_APP)
-        port = free_port()
-        with serve([sys.executable, str(script), str(port)], port) as (url, _):
-            yield url
+    """The no-op Gradio endpoint ``/noop`` of ``ui/noop_app.py``: the framework's own round-trip floor."""
+    port = free_port()
+    with serve([sys.executable, "-m", "ui.noop_app", str(port)], port) as (url, _):
+        yield url
 
 
 def client_for(url: str):
