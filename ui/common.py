@@ -9,7 +9,7 @@ import torch
 
 from diffusion_core.data import mnist_batch
 from diffusion_core.user_images import as_picture
-from ui.components import Image, number
+from ui.components import Image, seed_number
 from ui.errors import as_choice, as_seed
 from ui.i18n import Text, pick
 
@@ -51,15 +51,7 @@ def source_controls(ctx: Any) -> tuple[gr.Radio, gr.Number, gr.Button, gr.Image]
     )
     ctx.loc.choices(source, TEXT, {"mnist": "source_mnist", "upload": "source_upload"}, label_key="source")
     with gr.Row():
-        seed = number(
-            value=0,
-            precision=0,
-            minimum=0,
-            maximum=2**31 - 1,
-            label=pick(TEXT, "seed", "zh"),
-            info=pick(TEXT, "seed_info", "zh"),
-            name="seed",
-        )
+        seed = seed_number(pick(TEXT, "seed", "zh"), info=pick(TEXT, "seed_info", "zh"))
         ctx.loc.label(seed, TEXT, "seed", "seed_info")
         new_batch = gr.Button(pick(TEXT, "new_batch", "zh"), size="sm", scale=0, min_width=120)
         ctx.loc.value(new_batch, TEXT, "new_batch")

@@ -28,7 +28,7 @@ from diffusion_core.device import pick_device
 from diffusion_core.figures import PALETTE, style_figure, to_image
 from ui.common import TEXT as COMMON
 from ui.common import markdown
-from ui.components import number, slider
+from ui.components import seed_number, slider
 from ui.context import AppContext
 from ui.errors import as_choice, as_int, as_seed, friendly
 from ui.i18n import Text, normalize_language, pick
@@ -36,7 +36,6 @@ from ui.i18n import Text, normalize_language, pick
 LIVE_STEPS = (1, 2, 5, 10, 20, 50)  # step counts the live recompute offers
 LIVE_MAX_N = 64
 DEVICE = str(pick_device()) if torch.cuda.is_available() else "cpu"  # as the Sampling tab
-SEED_MAX = 2**31 - 1  # as_seed's range
 SAMPLER_NAMES = {"ddpm": "DDPM", "ddim": "DDIM", "dpm++": "DPM-Solver++", "euler": "Euler"}
 LAB_MODES = ("rand", "no_scaling", "few_steps", "undertrained")  # the toggles; "correct" is always shown
 LAB_SAMPLERS = ("ddim", "dpm++", "euler", "ddpm")
@@ -731,9 +730,7 @@ def build(ctx: AppContext) -> None:
             live_n = slider(8, LIVE_MAX_N, value=32, step=8, name="n", label=pick(TEXT, "live_n", "zh"),
                             info=pick(TEXT, "live_n_info", "zh"))  # fmt: skip
             loc.label(live_n, TEXT, "live_n", "live_n_info")
-            live_seed = number(
-                name="seed", value=0, precision=0, minimum=0, maximum=SEED_MAX, label=pick(TEXT, "seed", "zh")
-            )
+            live_seed = seed_number(pick(TEXT, "seed", "zh"))
             loc.label(live_seed, TEXT, "seed")
             live_button = gr.Button(pick(TEXT, "live_button", "zh"), variant="primary", elem_id="quality-run")
             loc.value(live_button, TEXT, "live_button")
@@ -745,9 +742,7 @@ def build(ctx: AppContext) -> None:
             obj_t = slider(0, 999, value=500, step=1, name="t", label=pick(TEXT, "t", "zh"),
                            info=pick(TEXT, "t_info", "zh"), elem_id="objectives-t")  # fmt: skip
             loc.label(obj_t, TEXT, "t", "t_info")
-            obj_seed = number(
-                name="seed", value=0, precision=0, minimum=0, maximum=SEED_MAX, label=pick(TEXT, "seed", "zh")
-            )
+            obj_seed = seed_number(pick(TEXT, "seed", "zh"))
             loc.label(obj_seed, TEXT, "seed")
             obj_button = gr.Button(pick(TEXT, "objectives_button", "zh"), variant="primary", elem_id="objectives-run")
             loc.value(obj_button, TEXT, "objectives_button")
@@ -772,9 +767,7 @@ def build(ctx: AppContext) -> None:
             loc.label(loss_n, TEXT, "loss_n")
             loss_points = slider(5, 50, value=20, step=1, name="timesteps", label=pick(TEXT, "loss_points", "zh"))
             loc.label(loss_points, TEXT, "loss_points")
-            loss_seed = number(
-                name="seed", value=0, precision=0, minimum=0, maximum=SEED_MAX, label=pick(TEXT, "seed", "zh")
-            )
+            loss_seed = seed_number(pick(TEXT, "seed", "zh"))
             loc.label(loss_seed, TEXT, "seed")
             loss_button = gr.Button(pick(TEXT, "loss_button", "zh"), variant="primary", elem_id="loss-run")
             loc.value(loss_button, TEXT, "loss_button")
@@ -801,9 +794,7 @@ def build(ctx: AppContext) -> None:
             loc.label(lab_few, TEXT, "lab_few")
             lab_n = slider(4, 32, value=8, step=4, name="images", label=pick(TEXT, "lab_n", "zh"))
             loc.label(lab_n, TEXT, "lab_n")
-            lab_seed = number(
-                name="seed", value=0, precision=0, minimum=0, maximum=SEED_MAX, label=pick(TEXT, "seed", "zh")
-            )
+            lab_seed = seed_number(pick(TEXT, "seed", "zh"))
             loc.label(lab_seed, TEXT, "seed")
         lab_button = gr.Button(pick(TEXT, "lab_button", "zh"), variant="primary", elem_id="lab-run")
         loc.value(lab_button, TEXT, "lab_button")

@@ -102,3 +102,11 @@ class Image(gr.Image):
             raise gr.Error(
                 "输入有误 / Invalid input: the file is not an image PIL can read (PNG, JPEG, GIF, BMP, WebP, ...)"
             ) from None
+
+
+SEED_MAX = 2**31 - 1  # seeds are whole numbers in 0 .. 2**31 - 1 (see ui.errors.as_seed)
+
+
+def seed_number(label: str, **kwargs: Any) -> Number:
+    """The reproducibility seed box every tab uses: a whole number in 0 .. SEED_MAX, default 0."""
+    return number(value=0, precision=0, minimum=0, maximum=SEED_MAX, label=label, name="seed", **kwargs)

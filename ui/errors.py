@@ -92,5 +92,5 @@ def as_choice(value: Any, name: str, choices: Iterable[str]) -> str:
 
 
 def as_seed(value: Any) -> int:
-    """A reproducibility seed: a whole number in 0 .. 2**31 - 1."""
+    """A reproducibility seed: a whole number in 0 .. 2**31 - 1 (``ui.components.SEED_MAX``)."""
     return as_int(value, "seed", 0, 2**31 - 1)

@@ -29,7 +29,7 @@ from diffusion_core.unet_figures import feature_rows, feature_strip, u_diagram
 from diffusion_core.user_images import as_digit
 from ui.common import TEXT as COMMON
 from ui.common import markdown
-from ui.components import Image, number, slider
+from ui.components import Image, seed_number, slider
 from ui.context import AppContext
 from ui.errors import as_choice, as_int, as_seed, friendly
 from ui.i18n import Text, normalize_language, pick
@@ -604,15 +604,7 @@ def build(ctx: AppContext) -> None:
                 )
                 loc.choices(source, TEXT, {s: f"source_{s}" for s in SOURCES}, label_key="source")
                 with gr.Row():
-                    seed = number(
-                        value=0,
-                        precision=0,
-                        minimum=0,
-                        maximum=2**31 - 1,
-                        label=pick(COMMON, "seed", "zh"),
-                        name="seed",
-                        min_width=100,
-                    )
+                    seed = seed_number(pick(COMMON, "seed", "zh"), min_width=100)
                     loc.label(seed, COMMON, "seed")
                     channels = gr.Radio([1, 3], value=1, label=pick(TEXT, "channels", "zh"), elem_id="inside-channels")
                     loc.label(channels, TEXT, "channels")

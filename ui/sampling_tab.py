@@ -38,7 +38,7 @@ from diffusion_core.noising import SEED_TRAINING_SCHEDULE, make_scheduler
 from diffusion_core.sample_figures import alpha_bar_figure, grid_columns, mix_figure, step_images, write_gif
 from ui.common import TEXT as COMMON
 from ui.common import markdown
-from ui.components import number, slider
+from ui.components import seed_number, slider
 from ui.context import SESSION_TTL_SECONDS, AppContext
 from ui.errors import as_choice, as_int, as_seed, friendly
 from ui.i18n import Text, normalize_language, pick
@@ -619,7 +619,7 @@ def build(ctx: AppContext) -> None:
                 a_steps = slider(1, MAX_MIX_STEPS, value=5, step=1, label=pick(TEXT, "a_steps", "zh"),
                                  elem_id="mix-steps", name="n_steps")  # fmt: skip
                 a_batch = slider(1, MAX_BATCH, value=8, step=1, label=pick(TEXT, "batch", "zh"), name="batch")
-                a_seed = number(value=0, precision=0, minimum=0, label=pick(TEXT, "seed", "zh"), name="seed")
+                a_seed = seed_number(pick(TEXT, "seed", "zh"))
                 a_run = gr.Button(
                     pick(TEXT, "a_run", "zh"), variant="primary", elem_id="mix-run", scale=0, min_width=140
                 )
@@ -665,7 +665,7 @@ def build(ctx: AppContext) -> None:
                 b_steps = slider(1, MAX_STEPS, value=DEFAULT_STEPS, step=1, label=pick(TEXT, "b_steps", "zh"),
                                  elem_id="ddpm-steps", name="steps")  # fmt: skip
                 b_batch = slider(1, MAX_BATCH, value=16, step=1, label=pick(TEXT, "batch", "zh"), name="batch")
-                b_seed = number(value=0, precision=0, minimum=0, label=pick(TEXT, "seed", "zh"), name="seed")
+                b_seed = seed_number(pick(TEXT, "seed", "zh"))
                 b_run = gr.Button(
                     pick(TEXT, "b_run", "zh"), variant="primary", elem_id="ddpm-run", scale=0, min_width=140
                 )
@@ -719,7 +719,7 @@ def build(ctx: AppContext) -> None:
                 c_steps = slider(1, MAX_STEPS, value=DEFAULT_PIPELINE_STEPS, step=1, label=pick(TEXT, "c_steps", "zh"),
                                  name="steps")  # fmt: skip
                 c_batch = slider(1, MAX_BATCH, value=8, step=1, label=pick(TEXT, "batch", "zh"), name="batch")
-                c_seed = number(value=0, precision=0, minimum=0, label=pick(TEXT, "seed", "zh"), name="seed")
+                c_seed = seed_number(pick(TEXT, "seed", "zh"))
                 c_run = gr.Button(
                     pick(TEXT, "c_run", "zh"), variant="primary", elem_id="pipe-run", scale=0, min_width=140
                 )

@@ -31,7 +31,7 @@ from diffusion_core.training import DEFAULT_LR, TrainConfig, build_model, make_t
 from diffusion_core.user_data import MAX_IMAGES, MIN_IMAGES, images_to_tensor
 from ui.common import TEXT as COMMON
 from ui.common import markdown
-from ui.components import number, slider
+from ui.components import number, seed_number, slider
 from ui.context import AppContext
 from ui.errors import as_choice, as_float, as_int, as_seed, friendly
 from ui.i18n import Text, normalize_language, pick
@@ -516,8 +516,7 @@ def build(ctx: AppContext) -> None:
                     lr = number(value=DEFAULT_LR["basic"], label=pick(TEXT, "lr", "zh"), info=pick(TEXT, "lr_info", "zh"),
                                 minimum=1e-7, maximum=1.0, name="learning rate", elem_id="train-lr")  # fmt: skip
                     loc.label(lr, TEXT, "lr", "lr_info")
-                    seed = number(value=0, precision=0, minimum=0, label=pick(TEXT, "seed", "zh"), name="seed",
-                                  elem_id="train-seed")  # fmt: skip
+                    seed = seed_number(pick(TEXT, "seed", "zh"), elem_id="train-seed")  # fmt: skip
                     loc.label(seed, TEXT, "seed")
                 preview_every = slider(1, MAX_PREVIEW_EVERY, value=10, step=1, label=pick(TEXT, "preview_every", "zh"),
                                        name="preview every", elem_id="train-preview-every")  # fmt: skip
