@@ -57,6 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bar", action="store_true", help="check the bar: 1000-step DDPM on --n samples (>= 1000)")
     parser.add_argument("--bar-output", type=Path, default=BAR_PATH, help="where --bar writes its verdict")
     parser.add_argument("--device", default="auto", help="cuda, mps, cpu or auto")
+    parser.add_argument("--plain", action="store_true", help="--bar: the plain scheduler loop, not the CUDA-graph step")
 
 
 def _steps_and_n(text: str) -> tuple[int, int | None]:
@@ -215,7 +216,7 @@ def bar(args: argparse.Namespace) -> int:
     steps = pipeline.scheduler.config.num_train_timesteps
     print(f"machine: {machine_description()}; {steps}-step DDPM on n={args.n}, seed {args.seed}")
     start = time.perf_counter()
-    fast = device.type == "cuda"  # the CUDA-graph DDPM step: same records, ~10x fewer launches
+    fast = device.type == "cuda" and not args.plain  # the CUDA-graph DDPM step: same records, ~10x fewer launches
     samples = evaluation.generate(pipeline.unet, pipeline.scheduler, "ddpm", steps, args.n, args.seed, fast=fast)
     seconds = time.perf_counter() - start
     report = evaluation.measure((samples * 0.5 + 0.5).clamp(0, 1))

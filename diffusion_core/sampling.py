@@ -75,7 +75,7 @@ FAST_SAMPLERS: tuple[SamplerName, ...] = ("ddpm", "ddim")  # the ones the CUDA-g
 MAX_BATCH = 256  # images per call (the UI allows 64)
 MAX_MIX_STEPS = 1000
 TABLE_ATOL = 1e-5  # tabled step vs scheduler.step on the CPU, per step, images in [-1, 1]
-FAST_PATH_ATOL = 1e-3  # CUDA graph vs plain loop, final image of 1000 DDPM steps, images in [-1, 1]
+FAST_PATH_ATOL = 1e-3  # CUDA graph vs plain loop, final image (trained model, 1000 DDPM or 50 DDIM steps), in [-1, 1]
 
 
 @dataclass(frozen=True)

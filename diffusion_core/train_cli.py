@@ -200,29 +200,6 @@ def _save(
         save_basic_unet(weights, folder)
     else:
         save_ddpm_pipeline(weights, make_training_scheduler(config), folder)
-    samples = {}
-    if args.samples > 0 and not (early and config.model == "ddpm"):
-        start = time.perf_counter()
-        sample_steps = 5 if config.model == "basic" else args.ddpm_sample_steps
-        _samples_png(weights, config, args.samples, sample_steps, args.seed).save(folder / SAMPLES_NAME)
-        samples[SAMPLES_NAME] = {
-            "sampler": "the seed's 5-step 'move 1/(n-i) of the way' sampler"
-            if config.model == "basic"
-            else f"DDPMPipeline, {sample_steps} steps",
-            "images": args.samples,
-            "seed": args.seed,
-            "seconds": round(time.perf_counter() - start, 1),
-        }
-    if config.model == "ddpm" and args.ddim_samples > 0:
-        start = time.perf_counter()
-        count = min(args.ddim_samples, 16) if early else args.ddim_samples
-        _ddim_png(weights, config, count, args.seed).save(folder / DDIM_SAMPLES_NAME)
-        samples[DDIM_SAMPLES_NAME] = {
-            "sampler": "DDIMPipeline, 50 steps, eta 0",
-            "images": count,
-            "seed": args.seed,
-            "seconds": round(time.perf_counter() - start, 1),
-        }
     tail = losses[-100:] or [record.loss]
     log = {
         "command": command,
@@ -240,7 +217,7 @@ def _save(
         "ema": bool(ema is not None),
         "early_checkpoint": early,
         "config": config.to_dict(),
-        "samples": samples,
+        "samples": {},  # filled in as each grid is drawn
         "versions": {
             "torch": torch.__version__,
             "diffusers": diffusers.__version__,
@@ -248,7 +225,36 @@ def _save(
         },
         "loss_curve": _downsample(losses, LOSS_CURVE_POINTS),
     }
-    (folder / LOG_NAME).write_text(json.dumps(log, indent=2))
+
+    def write_log() -> None:
+        (folder / LOG_NAME).write_text(json.dumps(log, indent=2))
+
+    # the log first: the sample grids can take minutes, and a run stopped then keeps its record
+    write_log()
+    if args.samples > 0 and not (early and config.model == "ddpm"):
+        start = time.perf_counter()
+        sample_steps = 5 if config.model == "basic" else args.ddpm_sample_steps
+        _samples_png(weights, config, args.samples, sample_steps, args.seed).save(folder / SAMPLES_NAME)
+        log["samples"][SAMPLES_NAME] = {
+            "sampler": "the seed's 5-step 'move 1/(n-i) of the way' sampler"
+            if config.model == "basic"
+            else f"DDPMPipeline, {sample_steps} steps",
+            "images": args.samples,
+            "seed": args.seed,
+            "seconds": round(time.perf_counter() - start, 1),
+        }
+        write_log()
+    if config.model == "ddpm" and args.ddim_samples > 0:
+        start = time.perf_counter()
+        count = min(args.ddim_samples, 16) if early else args.ddim_samples
+        _ddim_png(weights, config, count, args.seed).save(folder / DDIM_SAMPLES_NAME)
+        log["samples"][DDIM_SAMPLES_NAME] = {
+            "sampler": "DDIMPipeline, 50 steps, eta 0",
+            "images": count,
+            "seed": args.seed,
+            "seconds": round(time.perf_counter() - start, 1),
+        }
+        write_log()
     return folder
 
 

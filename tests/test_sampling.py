@@ -142,9 +142,11 @@ def test_tabled_step_matches_the_scheduler(unet, train_scheduler, sampler):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="the CUDA-graph fast path needs a CUDA GPU")
 @pytest.mark.parametrize("sampler", sampling.FAST_SAMPLERS)
-def test_fast_path_matches_the_plain_loop_on_cuda(train_scheduler, sampler):
-    torch.manual_seed(0)
-    unet = build_unet2d().eval().to("cuda")  # the seed's full config
+def test_fast_path_matches_the_plain_loop_on_cuda(sampler):
+    # The bundled, trained model: with random weights DDIM's deterministic ODE is chaotic (on the CPU a
+    # 1e-6 change of the starting noise moved the 50-step result by 1.7), so no final-image tolerance holds.
+    pipeline = sampling.bundled_ddpm("cuda")
+    unet, train_scheduler = pipeline.unet, pipeline.scheduler
     steps = 1000 if sampler == "ddpm" else 50
 
     def run(fast):
@@ -154,11 +156,15 @@ def test_fast_path_matches_the_plain_loop_on_cuda(train_scheduler, sampler):
     plain, fast = run(False), run(True)
     assert len(fast) == len(plain) == steps
     assert [r.t for r in fast] == [r.t for r in plain]
+    # 1. every replayed step runs the network at its own t: teacher-forced against an eager forward
+    for record in fast[:: max(1, steps // 25)]:
+        with torch.no_grad():
+            eager = unet(record.x_t, torch.tensor([record.t], device="cuda")).sample
+        assert torch.allclose(record.noise_pred, eager, atol=1e-4), f"step {record.step}, t={record.t}"
+    # 2. the whole chain ends where the plain loop ends
     difference = (fast[-1].x_prev - plain[-1].x_prev).abs().max().item()
     print(f"fast path vs plain, {sampler} {steps} steps: max |difference| = {difference:.2e}")
     assert difference <= sampling.FAST_PATH_ATOL
-    for a, b in zip(plain[:3], fast[:3], strict=True):
-        assert torch.allclose(a.noise_pred, b.noise_pred, atol=1e-4)
 
 
 def test_fast_path_refuses_without_cuda_or_for_other_samplers(unet, train_scheduler):
