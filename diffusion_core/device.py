@@ -7,6 +7,8 @@ a laptop, a CPU Space, a GPU Space and ZeroGPU.
 
 from __future__ import annotations
 
+import copy
+import math
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -14,6 +16,7 @@ from typing import Any, TypeVar
 import torch
 
 F = TypeVar("F", bound=Callable[..., Any])
+M = TypeVar("M")
 
 
 def pick_device(preferred: str | None = None) -> torch.device:
@@ -56,14 +59,18 @@ def on_zero_gpu() -> bool:
     return True
 
 
-def gpu_task(duration: int = 60) -> Callable[[F], F]:
+Duration = int | Callable[..., int]
+
+
+def gpu_task(duration: Duration = 60) -> Callable[[F], F]:
     """Decorate a GPU-heavy function: ``spaces.GPU(duration=...)`` on ZeroGPU, identity elsewhere.
 
     On ZeroGPU the function runs in a forked worker, so it must return CPU tensors or
     plain data (state dicts, images), never CUDA tensors.
 
     Args:
-        duration: the worst-case seconds of GPU time one call needs (ZeroGPU's quota estimate).
+        duration: the worst-case seconds of GPU time one call needs (ZeroGPU's quota estimate), or
+            a function of the call's arguments that returns them (``gpu_seconds`` builds one).
     """
 
     def decorate(fn: F) -> F:
@@ -75,3 +82,29 @@ def gpu_task(duration: int = 60) -> Callable[[F], F]:
         return fn  # the identity: generators stay generators, so streaming handlers keep streaming
 
     return decorate
+
+
+def gpu_seconds(work: object, seconds_per_unit: float, base: float = 10.0, cap: int = 300) -> int:
+    """A ZeroGPU duration estimate: ``base + work * seconds_per_unit`` seconds, between ``base`` and ``cap``.
+
+    ``work`` comes straight from the request (steps, or steps x images), so anything that is not a
+    finite non-negative number counts as no work: the handler itself rejects it with a clear message.
+    """
+    try:
+        units = float(work)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        units = 0.0
+    if not math.isfinite(units) or units < 0:
+        units = 0.0
+    return int(min(cap, math.ceil(base + units * seconds_per_unit)))
+
+
+def to_host(module: M) -> M:
+    """On ZeroGPU, a CPU copy of ``module`` (what a forked GPU worker may hand back); elsewhere ``module``.
+
+    Works for ``nn.Module`` and diffusers pipelines. Off ZeroGPU a session's model stays where it
+    trains, so a GPU Space keeps it on the GPU and Stop keeps what it learnt.
+    """
+    if not on_zero_gpu():
+        return module
+    return copy.deepcopy(module).to("cpu")

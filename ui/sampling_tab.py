@@ -31,7 +31,7 @@ from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
 
 from diffusion_core import sampling
 from diffusion_core.checkpoints import BASIC_UNET_DIR, DDPM_DIR, save_ddpm_pipeline
-from diffusion_core.device import gpu_task, on_zero_gpu, pick_device
+from diffusion_core.device import gpu_seconds, gpu_task, pick_device
 from diffusion_core.figures import to_image
 from diffusion_core.models import BasicUNet
 from diffusion_core.noising import SEED_TRAINING_SCHEDULE, make_scheduler
@@ -347,12 +347,20 @@ def load_hub_pipeline(repo_id: Any, lang: str) -> DDPMPipeline:
     return _hub_cache[repo_id]
 
 
-def on_gpu(duration: int):
-    """``gpu_task`` on ZeroGPU only: elsewhere its pass-through wrapper would hide that a handler is
-    a generator from Gradio (and from ``friendly``), which would stop the streaming."""
-    if on_zero_gpu():
-        return gpu_task(duration)
-    return lambda fn: fn
+def mix_gpu_seconds(n_steps: Any = 0, batch: Any = 0, *_: Any, **__: Any) -> int:
+    """ZeroGPU quota of one ``mix_sample`` call: BasicUNet steps are about 2 ms each on a GPU."""
+    return gpu_seconds(n_steps, 0.01, base=10, cap=60)
+
+
+def ddpm_gpu_seconds(scheduler: Any = None, steps: Any = 0, *_: Any, **__: Any) -> int:
+    """ZeroGPU quota of one ``ddpm_sample`` call: ~10 ms a UNet2DModel step for up to 64 images (H100, eager),
+    plus the frames it encodes; 1000 DDPM steps get 40 s."""
+    return gpu_seconds(steps, 0.03, base=10, cap=120)
+
+
+def pipeline_gpu_seconds(source: Any = None, hub_id: Any = None, steps: Any = 0, *_: Any, **__: Any) -> int:
+    """ZeroGPU quota of one ``pipeline_sample`` call (a Hub model may be larger than the bundled one)."""
+    return gpu_seconds(steps, 0.05, base=15, cap=120)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -377,7 +385,7 @@ def _mix_pair(state: dict, index: int) -> tuple[Any, Any]:
     return to_image(x, (0, 1), nrow=nrow, scale=scale), to_image(pred, (0, 1), nrow=nrow, scale=scale)
 
 
-@on_gpu(60)
+@gpu_task(mix_gpu_seconds)
 def mix_sample_view(n_steps: Any, batch: Any, seed: Any, lang: Any, session_models: Any = None):
     """Handler of the ``mix_sample`` API: stream the seed's two-column figure as it grows.
 
@@ -463,7 +471,7 @@ def _kept_steps(steps: int) -> set[int]:
     return {int(v) for v in np.rint(np.linspace(0, steps - 1, min(steps, MAX_KEPT_FRAMES)))}
 
 
-@on_gpu(120)
+@gpu_task(ddpm_gpu_seconds)
 def ddpm_sample_view(scheduler: Any, steps: Any, batch: Any, seed: Any, lang: Any, session_models: Any = None):
     """Handler of the ``ddpm_sample`` API: stream x_t, predicted x0 and noise while sampling.
 
@@ -547,7 +555,7 @@ def ddpm_scrub(frame: Any, state: Any, lang: Any):
 # ----------------------------------------------------------------------------------------------
 
 
-@on_gpu(120)
+@gpu_task(pipeline_gpu_seconds)
 def pipeline_sample_view(
     source: Any, hub_id: Any, steps: Any, batch: Any, seed: Any, lang: Any, session_models: Any = None,
     progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008

@@ -24,7 +24,7 @@ from diffusers import DDPMPipeline, UNet2DModel
 from diffusion_core.checkpoints import save_basic_unet
 from diffusion_core.corruption import corrupt
 from diffusion_core.data import load_mnist, mnist_batch, to_model_range, to_unit_range
-from diffusion_core.device import pick_device
+from diffusion_core.device import gpu_seconds, gpu_task, pick_device, to_host
 from diffusion_core.figures import PALETTE, style_figure, to_image
 from diffusion_core.models import BasicUNet
 from diffusion_core.training import DEFAULT_LR, TrainConfig, build_model, make_training_scheduler, train_eps, train_x0
@@ -345,6 +345,13 @@ def _load_data(data: str, uploads: Any, kind: str, rgb: bool, lang: str) -> torc
     return images_to_tensor(paths, "rgb32" if rgb else "gray28")
 
 
+def train_gpu_seconds(kind: Any = None, data: Any = None, uploads: Any = None, rgb: Any = None, steps: Any = 0,
+                      *_: Any, **__: Any) -> int:  # fmt: skip
+    """ZeroGPU quota of one ``train`` call: ~30 ms a step (batch up to 512, with previews), at most 5 minutes."""
+    return gpu_seconds(steps, 0.03, base=20, cap=300)
+
+
+@gpu_task(train_gpu_seconds)
 def train_view(
     kind: Any,
     data: Any,
@@ -432,7 +439,9 @@ def train_view(
         if finished:
             status += pick(TEXT, "done", lang) + "\n\n" + _session_summary(models, lang)
         state = {"steps": xs, "losses": losses, "kind": kind}
-        yield (loss_figure(xs, losses, bool(log_scale), lang), *rows, status, code, models, state)
+        # on ZeroGPU this runs in a forked worker: hand back a CPU copy of the model (elsewhere the model itself)
+        session = {**models, kind: to_host(entry)}
+        yield (loss_figure(xs, losses, bool(log_scale), lang), *rows, status, code, session, state)
         last_update = time.perf_counter()
 
 
