@@ -112,7 +112,8 @@ def run(quick: bool = False) -> list[BenchTable]:
         seed_seconds = seed_loop(kind, images, steps, device)
         seed_rate = steps * BATCH / seed_seconds
         table.rows.append([name, "seed: DataLoader, fp32, loss.item() each step", steps, f"{seed_rate:.0f}", "1.00x"])
-        variants = (("fast", False), ("fast + torch.compile", True)) if on_gpu else (("fast", False),)
+        # torch.compile costs a minute of compiling a model: measured on CUDA, and not in a --quick run
+        variants = (("fast", False), ("fast + torch.compile", True)) if on_gpu and not quick else (("fast", False),)
         for label, compile_model in variants:
             seconds = _try(lambda: fast_loop(kind, images, steps, device, compile_model))  # noqa: B023
             if isinstance(seconds, str):
