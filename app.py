@@ -3,7 +3,8 @@
 Run ``python app.py`` and open http://127.0.0.1:7860. Tabs follow the tutorial in order; each
 lives in its own module under ``ui/``. This file only composes them, wires the language switch
 and launches the server. Environment variables: ``GRADIO_SERVER_NAME``, ``GRADIO_SERVER_PORT``,
-``DIFFUSION_EXPLORER_SHOW_ERROR=1`` (show Python errors in the page; off by default).
+``DIFFUSION_EXPLORER_SHOW_ERROR=1`` (show Python errors in the page; off by default),
+``DIFFUSION_EXPLORER_SESSION_TTL`` (seconds a learner's trained model is kept after training; 7200).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import gradio as gr
 
 from ui import compare_tab, corruption_tab, inside_tab, noising_tab, sampling_tab, training_tab
-from ui.context import SESSION_TTL_SECONDS, AppContext
+from ui.context import SESSION_TTL_SECONDS, AppContext, release_session_models
 from ui.i18n import DEFAULT_LANGUAGE, LANGUAGE_CHOICES, Localizer, language_from_request, pick
 
 TABS = [corruption_tab, noising_tab, inside_tab, training_tab, sampling_tab, compare_tab]  # in the tutorial's order
@@ -60,7 +61,7 @@ def build_app() -> gr.Blocks:
                 min_width=200,
             )
         loc.value(header, TEXT, "title")
-        session_models = gr.State({}, time_to_live=SESSION_TTL_SECONDS)
+        session_models = gr.State({}, time_to_live=SESSION_TTL_SECONDS, delete_callback=release_session_models)
         context = AppContext(lang=lang, loc=loc, session_models=session_models)
         with gr.Tabs():
             for tab in TABS:

@@ -2,13 +2,67 @@
 
 from __future__ import annotations
 
+import logging
+import math
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 
 from ui.i18n import Localizer
 
-SESSION_TTL_SECONDS = 2 * 60 * 60  # a learner's own trained model is freed two hours after last use
+logger = logging.getLogger(__name__)
+
+SESSION_TTL_ENV = "DIFFUSION_EXPLORER_SESSION_TTL"
+DEFAULT_SESSION_TTL_SECONDS = 2 * 60 * 60
+
+
+def session_ttl_seconds(environ: Mapping[str, str] = os.environ) -> float:
+    """Seconds a session's state lives after its last update: ``$DIFFUSION_EXPLORER_SESSION_TTL`` or 2 h.
+
+    Gradio frees a ``gr.State`` this long after it was last *written* (reading it, e.g. by
+    sampling, does not extend it). A value that is not a positive finite number is ignored with
+    a warning.
+    """
+    raw = environ.get(SESSION_TTL_ENV, "").strip()
+    if not raw:
+        return DEFAULT_SESSION_TTL_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        logger.warning("%s=%r is not a positive number of seconds; using %d", SESSION_TTL_ENV, raw,
+                       DEFAULT_SESSION_TTL_SECONDS)  # fmt: skip
+        return DEFAULT_SESSION_TTL_SECONDS
+    return value
+
+
+SESSION_TTL_SECONDS = session_ttl_seconds()  # a learner's own trained model is freed this long after training
+
+
+def release_session_models(models: Any) -> None:
+    """``delete_callback`` of ``session_models``: Gradio calls it when a session's models expire.
+
+    Dropping the state is what frees the tensors (plain reference counting, nothing else holds
+    them); this logs which models went and how much they weighed. It never raises: it runs in
+    Gradio's expiry loop, which would stop for every session if a callback failed.
+    """
+    try:
+        if not isinstance(models, dict) or not models:
+            return
+        total = 0
+        for entry in models.values():
+            module = getattr(entry, "unet", entry)
+            parameters = getattr(module, "parameters", None)
+            if callable(parameters):
+                total += sum(p.numel() * p.element_size() for p in parameters())
+        logger.info("session state expired: freed trained models %s (%.1f MB of weights)",
+                    ", ".join(sorted(models)), total / 1e6)  # fmt: skip
+    except Exception:  # pragma: no cover - a log line must never stop the expiry loop
+        logger.exception("could not describe the expired session models")
 
 
 @dataclass
@@ -20,7 +74,8 @@ class AppContext:
         loc: register translatable components here.
         session_models: a per-session ``gr.State`` holding this learner's trained models
             (a dict ``{"basic": ..., "ddpm": ...}``), written by the Training tab and read by
-            Sampling; never shared between sessions.
+            Sampling; never shared between sessions, freed ``SESSION_TTL_SECONDS`` after the
+            last training update.
     """
 
     lang: gr.Radio

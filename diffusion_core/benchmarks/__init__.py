@@ -21,6 +21,7 @@ SUITES: dict[str, str] = {
     "tracing": "diffusion_core.benchmarks.tracing",
     "training": "diffusion_core.benchmarks.training",
     "sampling": "diffusion_core.benchmarks.sampling",
+    "concurrency": "diffusion_core.benchmarks.concurrency",  # 8 sessions at once: limits, latency, peak RSS
 }
 
 
