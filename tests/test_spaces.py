@@ -28,11 +28,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # API names whose handlers run models on the GPU (ZeroGPU must wrap them) and the light ones it must not
 GPU_HEAVY = {"train", "mix_sample", "ddpm_sample", "pipeline_sample", "quality", "quality_objectives",
              "quality_loss_t", "quality_failures"}  # fmt: skip
+STREAMING = {"train", "mix_sample", "ddpm_sample", "quality", "quality_loss_t"}  # handlers that yield updates
 LIGHT = {"corrupt", "ddpm_noise", "trace_shapes", "unet2d_anatomy", "train_download", "train_reset", "save_pipeline"}
 
 # Prints {api_name: wrapped by ZeroGPU?} for every named endpoint of the built app
 REPORT_WRAPPING = """
-import json, sys
+import inspect, json, sys
 if {block_spaces}:
     sys.modules["spaces"] = None  # what an environment without the package looks like to `import spaces`
 import app
@@ -46,8 +47,10 @@ def wrapped(fn):
         fn = getattr(fn, "__wrapped__", None)
     return False
 
-names = {{f.api_name: wrapped(f.fn) for f in demo.fns.values() if f.api_name and f.fn is not None}}
-print(json.dumps({{"on_zero_gpu": on_zero_gpu(), "wrapped": names}}))
+fns = [f for f in demo.fns.values() if f.api_name and f.fn is not None]
+names = {{f.api_name: wrapped(f.fn) for f in fns}}
+streams = sorted(f.api_name for f in fns if inspect.isgeneratorfunction(f.fn))
+print(json.dumps({{"on_zero_gpu": on_zero_gpu(), "wrapped": names, "streams": streams}}))
 """
 
 
@@ -94,6 +97,7 @@ def test_the_app_boots_with_spaces_installed_off_zero_gpu():
     report = boot({})
     assert report["on_zero_gpu"] is False
     assert not any(report["wrapped"].values()), "off ZeroGPU every handler must stay as written (generators stream)"
+    assert set(report["streams"]) >= STREAMING
 
 
 def test_zero_gpu_wraps_exactly_the_gpu_heavy_handlers():
@@ -102,6 +106,7 @@ def test_zero_gpu_wraps_exactly_the_gpu_heavy_handlers():
     assert report["on_zero_gpu"] is True
     wrapped = {name for name, is_wrapped in report["wrapped"].items() if is_wrapped}
     assert wrapped == GPU_HEAVY, f"wrapped: {sorted(wrapped)}"
+    assert set(report["streams"]) >= STREAMING, "ZeroGPU's wrapper must keep streaming handlers streaming"
 
 
 @pytest.mark.parametrize(
