@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import time
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -29,6 +33,27 @@ TEXT: Text = {
     "code": {"zh": "代码 / Code", "en": "Code / 代码"},
     "need_upload": {"zh": "请先上传一张图片", "en": "Please upload an image first"},
 }
+
+
+DOWNLOADS_ROOT = Path(tempfile.gettempdir()) / "diffusion-explorer-downloads"
+DOWNLOAD_MAX_AGE_S = 15 * 60  # Gradio copies returned files into its own cache, so ours are only needed briefly
+
+
+def download_folder(prefix: str) -> Path:
+    """A fresh folder for one response's files (weights, GIFs, zips); folders older than 15 minutes go.
+
+    Every download used to leave a ``/tmp/<prefix>*`` folder behind for good; on a long-running
+    Space they piled up.
+    """
+    DOWNLOADS_ROOT.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - DOWNLOAD_MAX_AGE_S
+    for old in DOWNLOADS_ROOT.iterdir():
+        try:
+            if old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
+        except FileNotFoundError:  # another request removed it first
+            continue
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=DOWNLOADS_ROOT))
 
 
 LATEX = [

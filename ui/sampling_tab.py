@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ from diffusion_core.models import BasicUNet
 from diffusion_core.noising import SEED_TRAINING_SCHEDULE, make_scheduler
 from diffusion_core.sample_figures import alpha_bar_figure, grid_columns, mix_figure, step_images, write_gif
 from ui.common import TEXT as COMMON
-from ui.common import markdown
+from ui.common import download_folder, markdown
 from ui.components import seed_number, slider
 from ui.context import SESSION_TTL_SECONDS, AppContext
 from ui.errors import as_choice, as_int, as_seed, friendly
@@ -524,7 +523,7 @@ def ddpm_sample_view(scheduler: Any, steps: Any, batch: Any, seed: Any, lang: An
             last_yield = time.perf_counter()
     seconds = time.perf_counter() - start
     final = (record.x_prev.detach().float().cpu() / 2 + 0.5).clamp(0, 1)
-    folder_out = Path(tempfile.mkdtemp(prefix="sampling-"))
+    folder_out = download_folder("sampling-")
     final_image = to_image(final, (0, 1), nrow=8, scale=_scale_for(batch, 640))
     png = folder_out / f"{sampler}-{steps}-steps-seed{seed}.png"
     final_image.save(png)
@@ -602,7 +601,7 @@ def save_session_pipeline(session_models: Any, lang: Any) -> str:
     if session is None:
         raise ValueError(pick(TEXT, "no_session", lang))
     unet, scheduler = session
-    folder = Path(tempfile.mkdtemp(prefix="pipeline-"))
+    folder = download_folder("pipeline-")
     save_ddpm_pipeline(unet, DDPMScheduler.from_config(scheduler.config), folder / "my_pipeline")
     archive = shutil.make_archive(str(folder / "my_pipeline"), "zip", root_dir=folder, base_dir="my_pipeline")
     return archive
