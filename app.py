@@ -20,6 +20,7 @@ import gradio as gr
 
 from ui import compare_tab, corruption_tab, inside_tab, noising_tab, sampling_tab, training_tab
 from ui.context import SESSION_TTL_SECONDS, AppContext, release_session_models
+from ui.errors import name_refused_files
 from ui.i18n import DEFAULT_LANGUAGE, LANGUAGE_CHOICES, Localizer, language_from_request, pick
 
 TABS = [corruption_tab, noising_tab, inside_tab, training_tab, sampling_tab, compare_tab]  # in the tutorial's order
@@ -72,8 +73,9 @@ def build_app() -> gr.Blocks:
 
 
 def configure(demo: gr.Blocks) -> gr.Blocks:
-    """Apply the queue limits: heavy events also share per-kind concurrency ids (see ``ui``)."""
-    return demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=4)
+    """Apply the queue limits (heavy events also share per-kind concurrency ids, see ``ui``) and name
+    refused file payloads (``ui.errors.name_refused_files``)."""
+    return name_refused_files(demo).queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=4)
 
 
 def launch_kwargs() -> dict:

@@ -28,7 +28,7 @@ from diffusion_core.device import pick_device
 from diffusion_core.figures import PALETTE, style_figure, to_image
 from ui.common import TEXT as COMMON
 from ui.common import markdown
-from ui.components import seed_number, slider
+from ui.components import checkbox_group, seed_number, slider
 from ui.context import AppContext
 from ui.errors import as_choice, as_int, as_seed, friendly
 from ui.i18n import Text, normalize_language, pick
@@ -715,15 +715,20 @@ def build(ctx: AppContext) -> None:
             curves_table = markdown(numbers, elem_id="quality-table")
         loc.label(table_box, TEXT, "table")
         with gr.Row():
-            live_samplers = gr.CheckboxGroup(
+            live_samplers = checkbox_group(
                 [(SAMPLER_NAMES[s], s) for s in ev.SAMPLERS],
+                name="samplers",
                 value=["ddim", "dpm++", "euler"],
                 label=pick(TEXT, "live_samplers", "zh"),
                 elem_id="quality-samplers",
             )
             loc.label(live_samplers, TEXT, "live_samplers")
-            live_steps = gr.CheckboxGroup(
-                list(LIVE_STEPS), value=[2, 5, 10], label=pick(TEXT, "live_steps", "zh"), elem_id="quality-steps"
+            live_steps = checkbox_group(
+                list(LIVE_STEPS),
+                value=[2, 5, 10],
+                label=pick(TEXT, "live_steps", "zh"),
+                elem_id="quality-steps",
+                name="steps",
             )
             loc.label(live_steps, TEXT, "live_steps")
         with gr.Row():
@@ -777,8 +782,9 @@ def build(ctx: AppContext) -> None:
         # 4. failure-mode lab
         loc.value(gr.Markdown(pick(TEXT, "lab_title", "zh")), TEXT, "lab_title")
         loc.value(markdown(pick(TEXT, "lab_text", "zh")), TEXT, "lab_text")
-        lab_modes = gr.CheckboxGroup(
+        lab_modes = checkbox_group(
             [(pick(TEXT, key, "zh"), mode) for mode, key in _KEYS_MODES.items()],
+            name="modes",
             value=list(LAB_MODES),
             label=pick(TEXT, "lab_modes", "zh"),
             elem_id="lab-modes",

@@ -19,7 +19,9 @@ from PIL import Image as PILImage
 def _check_number(name: str, payload: Any, minimum: float | None, maximum: float | None) -> float | None:
     if payload is None:
         return None
-    if isinstance(payload, bool) or not isinstance(payload, (int, float)):
+    if isinstance(payload, bool):  # float(True) is 1.0: a checkbox value is not a number
+        raise gr.Error(f"输入有误 / Invalid input: {name} must be a number, got {payload!r}")
+    if not isinstance(payload, (int, float)):
         try:
             payload = float(payload)
         except (TypeError, ValueError):
@@ -102,6 +104,29 @@ class Image(gr.Image):
             raise gr.Error(
                 "输入有误 / Invalid input: the file is not an image PIL can read (PNG, JPEG, GIF, BMP, WebP, ...)"
             ) from None
+
+
+class CheckboxGroup(gr.CheckboxGroup):
+    """``gr.CheckboxGroup`` whose preprocess refuses a value that is not a list (see ``checkbox_group``).
+
+    Gradio iterates the payload: a number or null fails with an anonymous TypeError and a string
+    is read letter by letter ("Value: 'd' is not in the list of choices").
+    """
+
+    is_template = True
+    name = "value"  # the English name used in error messages (labels change with the language)
+
+    def preprocess(self, payload: Any) -> Any:
+        if not isinstance(payload, list):
+            raise gr.Error(f"输入有误 / Invalid input: {self.name} must be a list of choices, got {payload!r:.100}")
+        return super().preprocess(payload)
+
+
+def checkbox_group(*args: Any, name: str, **kwargs: Any) -> CheckboxGroup:
+    """A checked ``gr.CheckboxGroup``; ``name`` is the English name its error messages use."""
+    component = CheckboxGroup(*args, **kwargs)
+    component.name = name
+    return component
 
 
 SEED_MAX = 2**31 - 1  # seeds are whole numbers in 0 .. 2**31 - 1 (see ui.errors.as_seed)

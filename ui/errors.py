@@ -17,7 +17,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import gradio as gr
+import pydantic
 import torch
+from gradio.exceptions import ComponentProcessingError, InvalidPathError
+from gradio_client.utils import is_file_obj_with_meta, is_http_url_like
 
 log = logging.getLogger("diffusion_explorer")
 
@@ -60,6 +63,56 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+NOT_UPLOADED = (
+    "输入有误 / Invalid input: files must be uploaded to this server first (gradio_client.handle_file); "
+    "a path on the server is refused"
+)
+NOT_A_FILE = (
+    "输入有误 / Invalid input: an image or file input takes files uploaded with gradio_client.handle_file, "
+    "not plain strings, numbers or other values"
+)
+URL_REFUSED = "输入有误 / Invalid input: the file URL could not be downloaded (local and private addresses are refused)"
+
+
+def _has_url_file(value: Any) -> bool:
+    if isinstance(value, dict):
+        if is_file_obj_with_meta(value) and is_http_url_like(str(value.get("path") or "")):
+            return True
+        return any(_has_url_file(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_url_file(item) for item in value)
+    return False
+
+
+def name_refused_files(demo: gr.Blocks) -> gr.Blocks:
+    """Give API callers a clear message for file payloads Gradio refuses before any handler runs.
+
+    Gradio itself refuses a server path that was never uploaded (``InvalidPathError``), a value
+    that is not a file at all (pydantic's ``ValidationError``) and a file URL it may not fetch
+    (a local or private address), all before ``preprocess``; with ``show_error`` off the caller
+    only sees an anonymous error. This re-raises them as ``gr.Error`` with a short message.
+    """
+    original = demo.preprocess_data
+
+    @functools.wraps(original)
+    async def preprocess_data(block_fn: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await original(block_fn, inputs, *args, **kwargs)
+        except InvalidPathError:
+            raise gr.Error(NOT_UPLOADED) from None
+        except pydantic.ValidationError:
+            raise gr.Error(NOT_A_FILE) from None
+        except gr.Error:
+            raise
+        except Exception as error:
+            if isinstance(error, ComponentProcessingError) or not _has_url_file(inputs):
+                raise
+            raise gr.Error(URL_REFUSED) from None
+
+    demo.preprocess_data = preprocess_data  # type: ignore[method-assign]
+    return demo
+
+
 def as_float(value: Any, name: str, low: float, high: float) -> float:
     """Return ``value`` as a finite float in [low, high], else raise ``ValueError``."""
     if isinstance(value, bool) or value is None:
@@ -88,6 +141,13 @@ def as_choice(value: Any, name: str, choices: Iterable[str]) -> str:
     options = list(choices)
     if value not in options:
         raise ValueError(f"{name} must be one of {', '.join(map(str, options))}, got {value!r}")
+    return value
+
+
+def as_bool(value: Any, name: str) -> bool:
+    """Return ``value`` if it is ``True`` or ``False`` (a checkbox), else raise ``ValueError``."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
     return value
 
 

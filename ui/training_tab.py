@@ -33,7 +33,7 @@ from ui.common import TEXT as COMMON
 from ui.common import markdown
 from ui.components import number, seed_number, slider
 from ui.context import AppContext
-from ui.errors import as_choice, as_float, as_int, as_seed, friendly
+from ui.errors import as_bool, as_choice, as_float, as_int, as_seed, friendly
 from ui.i18n import Text, normalize_language, pick
 
 MAX_STEPS = 5000  # a browser session trains for minutes, not hours (the CLI has no such limit)
@@ -376,7 +376,8 @@ def train_view(
     lang = normalize_language(lang)
     kind = as_choice(kind, "model", ("basic", "ddpm"))
     data = as_choice(data, "data", ("mnist", "upload"))
-    rgb = bool(rgb) and data == "upload"
+    rgb = as_bool(rgb, "rgb") and data == "upload"
+    log_scale = as_bool(log_scale, "log_scale")
     steps = as_int(steps, "steps", 1, MAX_STEPS)
     batch = as_int(batch, "batch size", 1, MAX_BATCH)
     lr = as_float(lr, "learning rate", 1e-7, 1.0)
