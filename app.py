@@ -9,12 +9,22 @@ and launches the server. Environment variables: ``GRADIO_SERVER_NAME``, ``GRADIO
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 
 # Before torch loads: OpenMP's default spin-waiting makes small forwards several times slower on a
 # busy 2-core machine (measured in BENCHMARKS.md); passive waiting costs nothing when the CPU is free.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Gradio rebuilds a pandas summary of up to 10,000 past events after every event, for a monitoring page
+# this app does not enable; on a busy classroom server that cost grows with use (profiled in BENCHMARKS.md).
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000000")
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+
+# On a ZeroGPU Space `spaces` must be imported before anything initialises CUDA: it patches torch.
+if os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "t", "true"):
+    with contextlib.suppress(ImportError):
+        import spaces  # noqa: F401
 
 import gradio as gr
 
@@ -50,7 +60,9 @@ CSS = """
 def build_app() -> gr.Blocks:
     """Build the Blocks app (not launched)."""
     loc = Localizer()
-    with gr.Blocks(title="扩散模型可视化探索 · Diffusion Explorer") as demo:
+    # Gradio's cache (uploads, streamed frames, downloads): every 30 minutes drop files older than a session's
+    # TTL; the components' default values stay (Gradio keeps them)
+    with gr.Blocks(title="扩散模型可视化探索 · Diffusion Explorer", delete_cache=(1800, SESSION_TTL_SECONDS)) as demo:
         with gr.Row(equal_height=True):
             header = gr.Markdown(pick(TEXT, "title", DEFAULT_LANGUAGE), elem_id="header")
             lang = gr.Radio(
