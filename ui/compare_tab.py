@@ -24,7 +24,7 @@ from plotly.subplots import make_subplots
 
 from diffusion_core import evaluation as ev
 from diffusion_core.data import mnist_batch
-from diffusion_core.device import pick_device
+from diffusion_core.device import gpu_seconds, gpu_task, pick_device
 from diffusion_core.figures import PALETTE, style_figure, to_image
 from ui.common import TEXT as COMMON
 from ui.common import markdown
@@ -422,6 +422,12 @@ report = ev.measure((x * 0.5 + 0.5).clamp(0, 1))  # FD, its real-vs-real floor a
 """
 
 
+def quality_gpu_seconds(samplers: Any = None, steps: Any = None, n: Any = 0, *_: Any, **__: Any) -> int:
+    """ZeroGPU quota of one ``quality`` call: every point samples n images, up to 50 steps each."""
+    return gpu_seconds(n, 0.25, base=20, cap=120)
+
+
+@gpu_task(quality_gpu_seconds)
 def quality_live(samplers: Any, steps: Any, n: Any, seed: Any, lang: Any, progress=gr.Progress()):  # noqa: B008
     """Handler of the ``quality`` API: recompute a small quality-vs-steps curve, one point at a time.
 
@@ -488,6 +494,7 @@ print((ddpm_guess - x0).square().mean(dim=(1, 2, 3)))
 """
 
 
+@gpu_task(20)  # two forwards of 8 images
 def objectives_view(t: Any, seed: Any, lang: Any) -> tuple:
     """Handler of the ``quality_objectives`` API.
 
@@ -560,6 +567,12 @@ for r in ev.loss_per_timestep(pipe.unet, pipe.scheduler, x0, timesteps, torch.Ge
 """
 
 
+def loss_gpu_seconds(n: Any = 0, points: Any = 0, *_: Any, **__: Any) -> int:
+    """ZeroGPU quota of one ``quality_loss_t`` call: one forward of n images per point."""
+    return gpu_seconds(points, 0.5, base=15, cap=90)
+
+
+@gpu_task(loss_gpu_seconds)
 def loss_view(n: Any, points: Any, seed: Any, lang: Any, progress=gr.Progress()):  # noqa: B008
     """Handler of the ``quality_loss_t`` API: the DDPM loss at evenly spaced t, streamed.
 
@@ -648,6 +661,12 @@ print(ev.measure(images).confidence)  # mean classifier confidence
 """
 
 
+def lab_gpu_seconds(modes: Any = None, sampler: Any = None, steps: Any = 0, *_: Any, **__: Any) -> int:
+    """ZeroGPU quota of one ``quality_failures`` call: up to five sampling runs of ``steps`` steps."""
+    return gpu_seconds(steps, 0.1, base=15, cap=120)
+
+
+@gpu_task(lab_gpu_seconds)
 def lab_view(modes: Any, sampler: Any, steps: Any, few: Any, n: Any, seed: Any, lang: Any, progress=gr.Progress()):  # noqa: B008
     """Handler of the ``quality_failures`` API.
 
