@@ -60,11 +60,17 @@ def serve(command: Sequence[str], port: int, env: dict[str, str] | None = None) 
         seconds = wait_until_serving(url, process)
         yield url, seconds
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Terminate a server process, and kill it if it has not exited after 15 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=15)
 
 
 @contextlib.contextmanager

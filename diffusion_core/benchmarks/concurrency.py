@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from diffusion_core.benchmarks import BenchTable, percentile
-from diffusion_core.benchmarks.api import ROOT, free_port, wait_until_serving
+from diffusion_core.benchmarks.api import ROOT, free_port, stop_process, wait_until_serving
 
 SESSIONS = 8
 TRAIN_LIMIT = 2  # ui/training_tab.py: concurrency_id "train", concurrency_limit 2
@@ -80,12 +80,7 @@ def app_process(env: dict[str, str] | None = None, log_path: Path | None = None)
             seconds = wait_until_serving(url, process, timeout=240)
             yield AppProcess(url=url, pid=process.pid, cold_start_s=seconds, log_path=log_path)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+            stop_process(process)
 
 
 def rss_mib(pid: int) -> float:
