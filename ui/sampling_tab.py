@@ -695,7 +695,7 @@ def build(ctx: AppContext) -> None:
             for component, key in ((b_xt, "x_t"), (b_pred, "pred_x0"), (b_noise, "noise_pred")):
                 loc.label(component, TEXT, key)
             with gr.Row():
-                b_curve = gr.Plot(initial_curve("zh"), elem_id="ddpm-curve", show_label=False)
+                b_curve = gr.Plot(initial_curve("zh"), elem_id="sample-curve", show_label=False)
                 b_final = gr.Image(label=pick(TEXT, "final", "zh"), elem_id="ddpm-final", elem_classes="pixelated",
                                    format="png")  # fmt: skip
                 loc.label(b_final, TEXT, "final")
@@ -778,3 +778,25 @@ def build(ctx: AppContext) -> None:
         **heavy,
     )
     c_save.click(save_session_pipeline, [ctx.session_models, ctx.lang], c_zip, api_name="save_pipeline")
+
+    # texts drawn before any run follow the language too: the idle hints and the alpha_bar chart
+    def idle_status(current: Any, lang_value: Any) -> Any:
+        idle = TEXT["status_idle"].values()
+        return pick(TEXT, "status_idle", normalize_language(lang_value)) if current in idle else gr.skip()
+
+    for status in (a_status, b_status):
+        ctx.lang.change(idle_status, [status, ctx.lang], status, api_visibility="private", queue=False)
+    ctx.lang.change(redraw_curve, [ctx.lang, b_state, b_scrub], b_curve, api_visibility="private", queue=False)
+
+
+def redraw_curve(lang: Any, state: Any, frame: Any):
+    """The alpha_bar chart in ``lang``: the schedule before any run, else the frame on show."""
+    lang = normalize_language(lang)
+    if not isinstance(state, dict) or not state.get("frames"):
+        return initial_curve(lang)
+    try:
+        index = int(frame) - 1
+    except (TypeError, ValueError):
+        index = len(state["frames"]) - 1
+    shown = state["frames"][min(max(index, 0), len(state["frames"]) - 1)]
+    return alpha_bar_figure(state["alpha_bar"], float(shown["t"]), _curve_labels(lang))

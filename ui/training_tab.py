@@ -546,10 +546,8 @@ def build(ctx: AppContext) -> None:
         loc.label(row_input, TEXT, "row_input")
         row_noisy = gr.Image(blank[1], label=pick(TEXT, "row_corrupted", "zh"), elem_classes="pixelated", height=140,
                              format="png", elem_id="train-row-noisy")  # fmt: skip
-        loc.label(row_noisy, TEXT, "row_corrupted")
         row_pred = gr.Image(blank[2], label=pick(TEXT, "row_pred_x0", "zh"), elem_classes="pixelated", height=140,
                             format="png", elem_id="train-row-pred")  # fmt: skip
-        loc.label(row_pred, TEXT, "row_pred_x0")
         with gr.Row():
             download = gr.Button(pick(TEXT, "download", "zh"), size="sm", elem_id="train-download")
             loc.value(download, TEXT, "download")
@@ -562,7 +560,8 @@ def build(ctx: AppContext) -> None:
         loc.label(accordion, COMMON, "code")
         run_state = gr.State({}, time_to_live=60 * 60)
 
-    # the row labels follow the model: "corrupted" for BasicUNet, "noised x_t" for DDPM
+    # the row labels follow the model: "corrupted" for BasicUNet, "noised x_t" for DDPM (and the language:
+    # not through `loc`, whose fixed BasicUNet labels would race this and win)
     def row_labels(kind_value: Any, lang_value: Any) -> tuple:
         lang_value = normalize_language(lang_value)
         ddpm = kind_value == "ddpm"
@@ -577,6 +576,12 @@ def build(ctx: AppContext) -> None:
         lambda k, lang_value: row_labels(k, lang_value)[:2], [kind, ctx.lang], [row_noisy, row_pred],
         api_visibility="private", queue=False,
     )  # fmt: skip
+
+    def idle_status(current: Any, lang_value: Any) -> Any:
+        # the "not training yet" hint follows the language; a run's status is left as it is
+        return pick(TEXT, "idle", normalize_language(lang_value)) if current in TEXT["idle"].values() else gr.skip()
+
+    ctx.lang.change(idle_status, [status, ctx.lang], status, api_visibility="private", queue=False)
     data.change(
         lambda d, k: (gr.update(visible=d == "upload"), gr.update(visible=d == "upload" and k == "ddpm")),
         [data, kind], [uploads, rgb], api_visibility="private", queue=False,
