@@ -22,7 +22,6 @@ from test_forward_tabs_browser import image_src, set_slider, wait_for_new_src
 pytestmark = pytest.mark.e2e
 
 LONG = 120_000  # ms: training and sampling on a slow, shared 2-core CPU
-CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 # ----------------------------------------------------------------------------------------------
