@@ -11,9 +11,7 @@ it. The learner can download it as safetensors or go back to the bundled checkpo
 from __future__ import annotations
 
 import math
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -30,7 +28,7 @@ from diffusion_core.models import BasicUNet
 from diffusion_core.training import DEFAULT_LR, TrainConfig, build_model, make_training_scheduler, train_eps, train_x0
 from diffusion_core.user_data import MAX_IMAGES, MIN_IMAGES, images_to_tensor
 from ui.common import TEXT as COMMON
-from ui.common import markdown
+from ui.common import download_folder, markdown
 from ui.components import number, seed_number, slider
 from ui.context import AppContext
 from ui.errors import as_bool, as_choice, as_float, as_int, as_seed, friendly
@@ -460,7 +458,7 @@ def download_model(kind: Any, session_models: Any, lang: Any) -> list[str]:
     kind = as_choice(kind, "model", ("basic", "ddpm"))
     entry = (session_models or {}).get(kind) if isinstance(session_models, dict) else None
     label = "BasicUNet" if kind == "basic" else "UNet2DModel"
-    folder = Path(tempfile.mkdtemp(prefix=f"trained-{kind}-"))
+    folder = download_folder(f"trained-{kind}-")
     if isinstance(entry, BasicUNet):
         save_basic_unet(entry, folder)
         return [str(folder / "model.safetensors"), str(folder / "config.json")]
