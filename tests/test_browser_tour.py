@@ -297,7 +297,10 @@ def test_tour_training_start_stop_download(page, app_url, tmp_path):
             break
     assert steps[-1] == steps[-2] < 5000, f"training went on after Stop: steps {steps}"
     assert "训练完成" not in text(page, "train-status")
+    page.wait_for_function("() => document.querySelector('#train-status').innerText.includes('已停止')")
     assert page.locator("#train-start").is_enabled()
+    # Stop ends the run cleanly: no output of the run is marked as failed
+    assert page.locator(".error").count() == 0, "Stop left error badges on the outputs"
 
     # Stop keeps what was learnt: the session's model downloads as safetensors, and it is trained
     page.locator("#train-download").click()

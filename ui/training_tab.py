@@ -22,7 +22,7 @@ from diffusers import DDPMPipeline, UNet2DModel
 from diffusion_core.checkpoints import save_basic_unet
 from diffusion_core.corruption import corrupt
 from diffusion_core.data import load_mnist, mnist_batch, to_model_range, to_unit_range
-from diffusion_core.device import gpu_seconds, gpu_task, pick_device, to_host
+from diffusion_core.device import gpu_seconds, gpu_task, on_zero_gpu, pick_device, to_host
 from diffusion_core.figures import PALETTE, style_figure, to_image
 from diffusion_core.models import BasicUNet
 from diffusion_core.training import DEFAULT_LR, TrainConfig, build_model, make_training_scheduler, train_eps, train_x0
@@ -42,6 +42,18 @@ PREVIEW_COUNT = 8  # images in the three-row figure, as in the seed
 SMOOTHING = 0.9  # exponential smoothing of the loss curve (debiased, like TensorBoard's)
 DEVICE = pick_device()
 TRAIN_CONCURRENCY = {"concurrency_id": "train", "concurrency_limit": 2}
+
+# Stop asks the running loop to finish at its next step (session hash -> when Stop was pressed). Cancelling
+# the event instead left Gradio's page showing "Error" badges on the outputs about one time in three.
+_stop_requests: dict[str, float] = {}
+
+
+def request_stop(request: gr.Request) -> None:
+    """Handler of the Stop button: the session's running ``train_view`` ends after its current step."""
+    session = getattr(request, "session_hash", None)
+    if session:
+        _stop_requests[session] = time.time()
+
 
 TEXT: Text = {
     "tab": {"zh": "④ 训练", "en": "④ Training"},
@@ -126,6 +138,11 @@ TEXT: Text = {
     "done": {
         "zh": "\n\n✅ 训练完成。这个模型现在是你这次会话的模型，「⑤ 采样」页会用它。",
         "en": "\n\n✅ Done. This model is now your session's model; the ⑤ Sampling tab uses it.",
+    },
+    "stopped": {
+        "zh": "\n\n⏹ 已停止。模型保留了到这一步为止学到的东西，现在是你这次会话的模型，「⑤ 采样」页会用它。",
+        "en": "\n\n⏹ Stopped. The model keeps what it learnt up to this step; it is now your session's model, "
+        "and the ⑤ Sampling tab uses it.",
     },
     "session_note": {
         "zh": "本次会话的模型：{models}",
@@ -363,13 +380,19 @@ def train_view(
     log_scale: Any,
     lang: Any,
     session_models: Any,
+    request: gr.Request | None = None,
 ):
     """Handler of the ``train`` API: stream the training of one model.
+
+    Stop (the button) ends the run after its current step with a final "stopped" update; an API
+    client can also cancel the job (``job.cancel()``). Either way the session keeps the model.
 
     Yields:
         (loss figure, input row, corrupted/noised row, prediction row, status markdown, code,
         session models, run state).
     """
+    session_hash = getattr(request, "session_hash", None)
+    _stop_requests.pop(session_hash, None)  # a Stop pressed before this run does not stop it
     # 1. validate every widget value (the API can send anything)
     lang = normalize_language(lang)
     kind = as_choice(kind, "model", ("basic", "ddpm"))
@@ -415,7 +438,8 @@ def train_view(
         first = record.step - len(record.step_losses) + 1
         xs.extend(range(first, record.step + 1))
         losses.extend(record.step_losses)
-        finished = record.step >= steps
+        stopped = session_hash is not None and _stop_requests.pop(session_hash, None) is not None
+        finished = record.step >= steps or stopped
         new_rows = record.step % preview_every == 0 or finished
         if not (new_rows or finished or time.perf_counter() - last_update >= MIN_SECONDS_BETWEEN_UPDATES):
             continue
@@ -436,12 +460,14 @@ def train_view(
             device=device_name,
         )
         if finished:
-            status += pick(TEXT, "done", lang) + "\n\n" + _session_summary(models, lang)
+            status += pick(TEXT, "stopped" if stopped else "done", lang) + "\n\n" + _session_summary(models, lang)
         state = {"steps": xs, "losses": losses, "kind": kind}
         # on ZeroGPU this runs in a forked worker: hand back a CPU copy of the model (elsewhere the model itself)
         session = {**models, kind: to_host(entry)}
         yield (loss_figure(xs, losses, bool(log_scale), lang), *rows, status, code, session, state)
         last_update = time.perf_counter()
+        if stopped:
+            return
 
 
 def redraw_loss(state: Any, log_scale: Any, lang: Any) -> Any:
@@ -595,7 +621,9 @@ def build(ctx: AppContext) -> None:
         show_progress="minimal",
         **TRAIN_CONCURRENCY,
     )
-    stop.click(None, None, None, cancels=[train_event], api_visibility="private", queue=False)
+    # on ZeroGPU the loop runs in a forked worker that cannot see the stop request: cancel the event there
+    stop.click(request_stop, None, None, cancels=[train_event] if on_zero_gpu() else None, api_visibility="private",
+               queue=False)  # fmt: skip
     gr.on(
         [log_scale.change, ctx.lang.change],
         redraw_loss,
