@@ -61,8 +61,9 @@ def build_app() -> gr.Blocks:
     """Build the Blocks app (not launched)."""
     loc = Localizer()
     # Gradio's cache (uploads, streamed frames, downloads): every 30 minutes drop files older than a session's
-    # TTL; the components' default values stay (Gradio keeps them)
-    with gr.Blocks(title="扩散模型可视化探索 · Diffusion Explorer", delete_cache=(1800, SESSION_TTL_SECONDS)) as demo:
+    # TTL, and never younger than an hour; the components' default values stay (Gradio keeps them)
+    cache_age = max(3600, int(SESSION_TTL_SECONDS))
+    with gr.Blocks(title="扩散模型可视化探索 · Diffusion Explorer", delete_cache=(1800, cache_age)) as demo:
         with gr.Row(equal_height=True):
             header = gr.Markdown(pick(TEXT, "title", DEFAULT_LANGUAGE), elem_id="header")
             lang = gr.Radio(
