@@ -456,7 +456,7 @@ def train_view(
             smooth=smooth(losses)[-1],
             rate=rate,
             elapsed=_duration(record.seconds),
-            eta=_duration((steps - record.step) * record.seconds / record.step),
+            eta="—" if stopped else _duration((steps - record.step) * record.seconds / record.step),
             device=device_name,
         )
         if finished:
