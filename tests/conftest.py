@@ -112,9 +112,20 @@ def browser():
             chromium.close()
 
 
-def _closed_event_stream(request) -> bool:
-    """Gradio's page closes its own queue event stream when idle: an abort there is not a failure."""
-    return "/gradio_api/queue/data" in request.url and "ERR_ABORTED" in (request.failure or "")
+# Requests Gradio's page cancels itself: its queue and upload-progress streams when they are done, and an
+# image still loading when a streamed update replaces its src. The browser reports those as ERR_ABORTED; a
+# server that fails answers with an error status or a reset connection instead, which still fail the test.
+PAGE_CANCELLED = ("/gradio_api/queue/data", "/gradio_api/upload_progress", "/gradio_api/file=")
+
+
+def _cancelled_by_page(request) -> bool:
+    """True for a request the page aborted itself (see ``PAGE_CANCELLED``): not a failure."""
+    return "ERR_ABORTED" in (request.failure or "") and any(part in request.url for part in PAGE_CANCELLED)
+
+
+def _server_error(response) -> str | None:
+    """A problem line for a 5xx answer from the app (the page may not show it, but the server failed)."""
+    return f"server error {response.status}: {response.url}" if response.status >= 500 else None
 
 
 @pytest.fixture
@@ -130,8 +141,9 @@ def page(browser, app_url: str, request):
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.on(
         "requestfailed",
-        lambda req: None if _closed_event_stream(req) else problems.append(f"request failed: {req.url} {req.failure}"),
+        lambda req: None if _cancelled_by_page(req) else problems.append(f"request failed: {req.url} {req.failure}"),
     )
+    page.on("response", lambda response: (line := _server_error(response)) and problems.append(line))
     page.problems = problems
     try:
         yield page
