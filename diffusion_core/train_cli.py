@@ -5,8 +5,14 @@ Examples::
     # the bundled BasicUNet: the seed's recipe, 1,400 steps of 128 (~18 epochs of the bundled 10k digits)
     python -m diffusion_core train --model basic --steps 1400 --seed 0 --output assets/checkpoints/basic_unet
 
-    # the bundled DDPM model, with EMA, on a GPU
-    python -m diffusion_core train --model ddpm --steps 40000 --ema --fast --seed 0 --output assets/checkpoints/ddpm_mnist
+    # the bundled DDPM model, with EMA, on a GPU (the recipe in assets/checkpoints/README.md)
+    python -m diffusion_core train --model ddpm --steps 30000 --batch-size 256 --lr 1e-3 --lr-schedule cosine \
+        --warmup-steps 500 --grad-clip 1 --ema --fast --cuda-graph --seed 0 --output assets/checkpoints/ddpm_mnist
+
+    # a resumable run: save the whole state every 500 steps, stop after an hour, continue later
+    python -m diffusion_core train --model ddpm --steps 20000 --ema --fast --state-every 500 --seconds 3600 \
+        --output runs/ddpm
+    python -m diffusion_core train --resume runs/ddpm-state --seconds 3600 --output runs/ddpm
 
     # multi-GPU: the same command under accelerate (each process takes its share of every epoch)
     accelerate launch --num_processes 4 -m diffusion_core train --model ddpm --steps 10000 --ema --fast
@@ -14,7 +20,10 @@ Examples::
 Writes ``model.safetensors`` + ``config.json`` (BasicUNet) or a ``DDPMPipeline.save_pretrained``
 folder (UNet2DModel, safetensors), and beside it ``training_log.json`` (command, seed, steps,
 images seen, seconds, device, final loss, loss curve) and ``samples.png``. With ``--save-every N``
-it also writes early checkpoints to ``<output>/early/step_NNNNNN``.
+it also writes early checkpoints to ``<output>/early/step_NNNNNN`` (``--save-at`` names single
+steps). With ``--state-every N`` it writes the whole training state (``train_state``) every N steps
+and at the end to ``--state-dir`` (default ``<output>-state``); ``--resume DIR`` continues such a
+run with its saved settings, changing only the budget (``--steps``, ``--seconds``) or the device.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import math
 import platform
 import shlex
 import sys
@@ -37,15 +47,16 @@ from tqdm import tqdm
 from diffusion_core.checkpoints import save_basic_unet, save_ddpm_pipeline
 from diffusion_core.data import load_mnist
 from diffusion_core.figures import to_image
+from diffusion_core.train_state import read_state
 from diffusion_core.training import (
     DEFAULT_LR,
+    LR_SCHEDULES,
     TrainConfig,
+    TrainingRun,
     build_model,
     ema_copy,
     make_ema,
     make_training_scheduler,
-    train_eps,
-    train_x0,
 )
 from diffusion_core.user_data import load_image_folder
 
@@ -57,28 +68,38 @@ LOSS_CURVE_POINTS = 400  # the loss curve in the log is averaged down to at most
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--model", choices=["basic", "ddpm"], required=True, help="basic: BasicUNet x0; ddpm: UNet2DModel noise"
+        "--model", choices=["basic", "ddpm"], default=None, help="basic: BasicUNet x0; ddpm: UNet2DModel noise"
     )
     budget = parser.add_argument_group("budget (steps wins over epochs; seconds stops early)")
-    budget.add_argument("--steps", type=int, default=None, help="optimizer steps")
+    budget.add_argument("--steps", type=int, default=None, help="optimizer steps (the total, for a resumed run)")
     budget.add_argument("--epochs", type=float, default=None, help="passes over the data (default 3 if no --steps)")
-    budget.add_argument("--seconds", type=float, default=None, help="wall-clock budget in seconds")
-    parser.add_argument("--batch-size", type=int, default=128, help="images per step (the seed's 128)")
-    parser.add_argument("--lr", type=float, default=None, help=f"learning rate (default {DEFAULT_LR})")
+    budget.add_argument("--seconds", type=float, default=None, help="wall-clock budget of this call, in seconds")
+    parser.add_argument("--batch-size", type=int, default=128, help="images per step (the tutorial's 128)")
+    parser.add_argument("--lr", type=float, default=None, help=f"peak learning rate (default {DEFAULT_LR})")
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant", help="after the warm-up")
+    parser.add_argument("--warmup-steps", type=int, default=0, help="linear learning-rate warm-up steps")
+    parser.add_argument("--grad-clip", type=float, default=None, help="clip the gradient norm to this")
     parser.add_argument("--seed", type=int, default=0, help="seeds the weights, data order and noise")
-    parser.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
+    parser.add_argument("--device", default=None, help="auto, cuda, mps or cpu (default auto)")
     parser.add_argument("--data", type=Path, default=None, help="a folder of images (default: the bundled MNIST)")
     parser.add_argument(
         "--rgb", action="store_true", help="with --data and --model ddpm: 32x32 RGB instead of 28x28 gray"
     )
     parser.add_argument(
-        "--fast", action="store_true", help="the fast path: data on device, channels_last, bf16 on CUDA"
+        "--fast", action="store_true", help="the fast path: data on device, fused optimizer, bf16 on CUDA"
     )
     parser.add_argument("--compile", action="store_true", help="torch.compile the model (with --fast)")
+    parser.add_argument(
+        "--cuda-graph", action="store_true", help="replay forward+backward as one CUDA graph (with --fast, CUDA)"
+    )
     parser.add_argument("--ema", action="store_true", help="keep an EMA of the weights and save it (ddpm)")
     parser.add_argument("--ema-decay", type=float, default=0.9999, help="the EMA's maximum decay")
     parser.add_argument("--report-every", type=int, default=None, help="steps per record (default 1 plain, 25 fast)")
     parser.add_argument("--save-every", type=int, default=None, help="also save early checkpoints every N steps")
+    parser.add_argument("--save-at", type=int, nargs="*", default=[], help="also save early checkpoints at these steps")
+    parser.add_argument("--state-every", type=int, default=None, help="save the resumable state every N steps")
+    parser.add_argument("--state-dir", type=Path, default=None, help="where the state goes (default <output>-state)")
+    parser.add_argument("--resume", type=Path, default=None, help="continue the run saved in this state folder")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     parser.add_argument("--output", type=Path, default=Path("checkpoints/run"), help="output folder")
     parser.add_argument("--samples", type=int, default=16, help="images in samples.png (0: none)")
@@ -88,12 +109,56 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ddim-samples", type=int, default=32, help="ddpm: images in samples_ddim50.png (0: none)")
 
 
+def _config(args: argparse.Namespace) -> TrainConfig:
+    """The run's config: from the arguments, or from ``--resume``'s saved state with this call's budget."""
+    if args.resume is not None:
+        try:
+            saved = read_state(args.resume)["config"]
+        except ValueError as error:
+            raise SystemExit(f"error: {error}") from None
+        if args.model is not None and args.model != saved["model"]:
+            raise SystemExit(f"error: the saved run trains {saved['model']!r}, not {args.model!r}")
+        report_every = args.report_every or _report_every(args, saved["report_every"])
+        given = {"steps": args.steps, "seconds": args.seconds, "device": args.device, "report_every": report_every}
+        budget = {key: value for key, value in given.items() if value is not None}
+        return TrainConfig(**{**saved, **budget, "cuda_graph": args.cuda_graph, "compile": args.compile})
+    if args.model is None:
+        raise SystemExit("error: give --model basic or --model ddpm (or --resume a saved run)")
+    no_budget = args.epochs is None and args.steps is None and args.seconds is None
+    return TrainConfig(
+        model=args.model,
+        steps=args.steps,
+        epochs=3.0 if no_budget else args.epochs,
+        seconds=args.seconds,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        lr_schedule=args.lr_schedule,
+        warmup_steps=args.warmup_steps,
+        grad_clip=args.grad_clip,
+        seed=args.seed,
+        device=args.device or "auto",
+        fast=args.fast,
+        compile=args.compile,
+        cuda_graph=args.cuda_graph,
+        report_every=args.report_every or _report_every(args, 25 if args.fast else 1),
+        ema=args.ema,
+        ema_decay=args.ema_decay,
+    )
+
+
+def _report_every(args: argparse.Namespace, default: int) -> int:
+    """Report often enough that a record lands on every step that saves something."""
+    saving = [args.save_every, args.state_every, *args.save_at]
+    return math.gcd(default, *(int(step) for step in saving if step))
+
+
 def run(args: argparse.Namespace) -> int:
     from accelerate import Accelerator
 
     if args.threads is not None:
         torch.set_num_threads(max(1, args.threads))  # on a shared CPU, fewer threads can be faster
-    accelerator = Accelerator(cpu=args.device == "cpu")
+    config = _config(args)
+    accelerator = Accelerator(cpu=config.device == "cpu")
     main_process = accelerator.is_main_process
     command = "python -m diffusion_core train " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     if sys.argv[1:2] != ["train"]:  # called from accelerate launch or from Python
@@ -105,112 +170,130 @@ def run(args: argparse.Namespace) -> int:
         data_name = "bundled MNIST t10k (10,000 digits)"
     else:
         image_format = "rgb32" if args.rgb else "gray28"
-        if args.rgb and args.model != "ddpm":
+        if args.rgb and config.model != "ddpm":
             raise SystemExit("--rgb is for --model ddpm")
         images = load_image_folder(args.data, image_format)
         data_name = f"{args.data} ({len(images)} images, {image_format})"
 
-    # 2. the config and the model
-    epochs = args.epochs if args.epochs is not None or args.steps is not None or args.seconds is not None else 3.0
-    config = TrainConfig(
-        model=args.model,
-        steps=args.steps,
-        epochs=epochs,
-        seconds=args.seconds,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        seed=args.seed,
-        device=args.device,
-        fast=args.fast,
-        compile=args.compile,
-        report_every=args.report_every or (25 if args.fast else 1),
-        ema=args.ema,
-        ema_decay=args.ema_decay,
-    )
+    # 2. the model and the run, continued from a saved state if asked
     try:
         config.validate(len(images))
+        model = build_model(config.model, channels=images.shape[1], image_size=images.shape[-1], seed=config.seed)
+        ema = make_ema(model, config) if config.ema else None
+        training = TrainingRun(model, images, config, ema=ema, accelerator=accelerator)
+        if args.resume is not None:
+            training.load_state(args.resume)
     except ValueError as error:
         raise SystemExit(f"error: {error}") from None
-    model = build_model(args.model, channels=images.shape[1], image_size=images.shape[-1], seed=args.seed)
-    ema = make_ema(model, config) if config.ema else None
-    if args.model == "basic":
-        steps = train_x0(model, images, config, accelerator=accelerator)
-    else:
-        steps = train_eps(model, images, config, ema=ema, accelerator=accelerator)
+    state_dir = args.state_dir or args.resume or args.output.with_name(args.output.name + "-state")
+    history = _History(command if args.resume is None else None)
+    if args.resume is not None:
+        history = _History.load(args.resume, command)
+        print(f"resuming {args.resume} at step {training.progress.step}")
 
-    # 3. train, with a progress bar and optional early checkpoints
-    total = config.total_steps(len(images))
-    losses: list[float] = []
+    # 3. train, with a progress bar, early checkpoints and resume states
+    total = training.total_steps
     record = None
     started = time.perf_counter()
-    next_save = args.save_every
-    with tqdm(total=total, unit="step", disable=not main_process, dynamic_ncols=True) as bar:
-        for record in steps:
-            losses.extend(record.step_losses)
+    early_steps = sorted(set(args.save_at))
+    next_save, next_state = (
+        _next_multiple(args.save_every, training.progress.step),
+        _next_multiple(args.state_every, training.progress.step),
+    )
+    with tqdm(total=total, initial=training.progress.step, unit="step", disable=not main_process) as bar:
+        for record in training.steps():
             bar.update(record.step - bar.n)
             bar.set_postfix(loss=f"{record.loss:.4f}", img_s=f"{record.images_seen / max(record.seconds, 1e-9):.0f}")
-            if next_save and record.step >= next_save and main_process:
+            if not main_process:
+                continue
+            due_early = [s for s in early_steps if s <= record.step]
+            if (next_save and record.step >= next_save) or due_early:
                 early = args.output / "early" / f"step_{record.step:06d}"
-                _save(
-                    accelerator.unwrap_model(model),
-                    ema,
-                    args,
-                    config,
-                    early,
-                    record,
-                    losses,
-                    command,
-                    data_name,
-                    early=True,
-                )
+                _save(training, args, early, record, history, data_name, early=True)
                 tqdm.write(f"saved an early checkpoint to {early}")
-                while next_save <= record.step:
-                    next_save += args.save_every
+                next_save = _next_multiple(args.save_every, record.step)
+                early_steps = [s for s in early_steps if s > record.step]
+            if next_state and record.step >= next_state:
+                history.save_with_state(training.save_state(state_dir))
+                next_state = _next_multiple(args.state_every, record.step)
     if record is None:
-        raise SystemExit("error: training produced no steps")
+        raise SystemExit("error: training produced no steps (a resumed run that is already done?)")
 
-    # 4. the final checkpoint, its log and its samples
+    # 4. the final checkpoint, its log and its samples (and the state, to continue later)
     if main_process:
         seconds = time.perf_counter() - started
         print(
-            f"trained {record.step} steps, {record.images_seen} images in {seconds:.0f} s; final loss {record.loss:.4f}"
+            f"trained to step {record.step} ({record.images_seen} images) in {seconds:.0f} s; "
+            f"final loss {record.loss:.4f}"
         )
-        folder = _save(
-            accelerator.unwrap_model(model), ema, args, config, args.output, record, losses, command, data_name
-        )
+        if args.state_every or args.resume is not None:
+            history.save_with_state(training.save_state(state_dir))
+            print(f"saved the training state to {state_dir}")
+        folder = _save(training, args, args.output, record, history, data_name)
         print(f"saved to {folder}")
     accelerator.wait_for_everyone()
     return 0
 
 
+def _next_multiple(every: int | None, step: int) -> int | None:
+    """The first multiple of ``every`` above ``step`` (None when ``every`` is not set)."""
+    return (step // every + 1) * every if every else None
+
+
+class _History:
+    """The commands that made a run (one per call of a resumed run), kept beside its state."""
+
+    FILE = "commands.json"
+
+    def __init__(self, command: str | None):
+        self.commands = [command] if command else []
+
+    @classmethod
+    def load(cls, folder: Path, command: str) -> _History:
+        history = cls(None)
+        path = Path(folder) / cls.FILE
+        if path.is_file():
+            history.commands = list(json.loads(path.read_text()))
+        history.commands.append(command)
+        return history
+
+    def save_with_state(self, folder: Path) -> None:
+        (Path(folder) / self.FILE).write_text(json.dumps(self.commands, indent=2))
+
+
 def _save(
-    model, ema, args, config, folder: Path, record, losses, command: str, data_name: str, early: bool = False
+    training: TrainingRun, args, folder: Path, record, history: _History, data_name: str, early: bool = False
 ) -> Path:
     """Write the checkpoint, training_log.json and the sample grids for one point of training.
 
     Early checkpoints of the DDPM model get only the cheap 50-step DDIM grid (16 images), not the
-    1000-step DDPM grid.
+    1000-step DDPM grid. The grids are drawn on the training device.
     """
     folder = Path(folder)
-    # a CPU copy in the default memory layout: the training model (maybe on a GPU, maybe
-    # channels_last) keeps training after an early checkpoint
+    config, ema, progress = training.config, training.ema, training.progress
+    model = training.unwrapped_model()
+    # a copy in the default memory layout: the training model (maybe channels_last) keeps training
+    # after an early checkpoint
     weights = ema_copy(model, ema) if ema is not None else copy.deepcopy(model)
-    weights = weights.to("cpu", memory_format=torch.contiguous_format).eval()
+    weights = weights.to(memory_format=torch.contiguous_format).eval()
+    on_host = copy.deepcopy(weights).to("cpu")  # saved from the host; the grids are drawn on the device
     if config.model == "basic":
-        save_basic_unet(weights, folder)
+        save_basic_unet(on_host, folder)
     else:
-        save_ddpm_pipeline(weights, make_training_scheduler(config), folder)
-    tail = losses[-100:] or [record.loss]
+        save_ddpm_pipeline(on_host, make_training_scheduler(config), folder)
+    tail = progress.losses[-100:] or [record.loss]
+    seconds = max(progress.train_seconds, 1e-9)
     log = {
-        "command": command,
+        "command": history.commands[-1] if history.commands else "",
+        "commands": history.commands,  # one per call of a resumed run
         "model": "BasicUNet (predicts x0)" if config.model == "basic" else "UNet2DModel (predicts the noise)",
         "data": data_name,
         "seed": config.seed,
         "steps": record.step,
         "epochs": round(record.images_seen / _data_size(args, record), 3),
         "images_seen": record.images_seen,
-        "seconds": round(record.seconds, 1),
-        "images_per_second": round(record.images_seen / max(record.seconds, 1e-9), 1),
+        "seconds": round(progress.train_seconds, 1),
+        "images_per_second": round(record.images_seen / seconds, 1),
         "device": _device_name(config),
         "final_loss": record.loss,
         "final_loss_mean_last_100_steps": sum(tail) / len(tail),
@@ -223,7 +306,7 @@ def _save(
             "diffusers": diffusers.__version__,
             "python": platform.python_version(),
         },
-        "loss_curve": _downsample(losses, LOSS_CURVE_POINTS),
+        "loss_curve": _downsample(progress.losses, LOSS_CURVE_POINTS),
     }
 
     def write_log() -> None:
@@ -234,24 +317,24 @@ def _save(
     if args.samples > 0 and not (early and config.model == "ddpm"):
         start = time.perf_counter()
         sample_steps = 5 if config.model == "basic" else args.ddpm_sample_steps
-        _samples_png(weights, config, args.samples, sample_steps, args.seed).save(folder / SAMPLES_NAME)
+        _samples_png(weights, config, args.samples, sample_steps, config.seed).save(folder / SAMPLES_NAME)
         log["samples"][SAMPLES_NAME] = {
             "sampler": "the seed's 5-step 'move 1/(n-i) of the way' sampler"
             if config.model == "basic"
             else f"DDPMPipeline, {sample_steps} steps",
             "images": args.samples,
-            "seed": args.seed,
+            "seed": config.seed,
             "seconds": round(time.perf_counter() - start, 1),
         }
         write_log()
     if config.model == "ddpm" and args.ddim_samples > 0:
         start = time.perf_counter()
         count = min(args.ddim_samples, 16) if early else args.ddim_samples
-        _ddim_png(weights, config, count, args.seed).save(folder / DDIM_SAMPLES_NAME)
+        _ddim_png(weights, config, count, config.seed).save(folder / DDIM_SAMPLES_NAME)
         log["samples"][DDIM_SAMPLES_NAME] = {
             "sampler": "DDIMPipeline, 50 steps, eta 0",
             "images": count,
-            "seed": args.seed,
+            "seed": config.seed,
             "seconds": round(time.perf_counter() - start, 1),
         }
         write_log()
@@ -287,12 +370,12 @@ def _samples_png(model, config: TrainConfig, count: int, steps: int, seed: int) 
     if config.model == "basic":
         # the seed's sampler: start from U[0, 1) noise and move 1/(n - i) of the way to the prediction
         channels = model.down_layers[0].in_channels
-        x = torch.rand(count, channels, 28, 28, generator=generator)
+        x = torch.rand(count, channels, 28, 28, generator=generator).to(next(model.parameters()).device)
         for i in range(steps):
             pred = model(x)
             mix_factor = 1 / (steps - i)
             x = x * (1 - mix_factor) + pred * mix_factor
-        return to_image(x, (0, 1), nrow=8, scale=3)
+        return to_image(x.cpu(), (0, 1), nrow=8, scale=3)
     scheduler = DDPMScheduler.from_config(make_training_scheduler(config).config)
     pipeline = DDPMPipeline(unet=model, scheduler=scheduler)
     pipeline.set_progress_bar_config(disable=True)

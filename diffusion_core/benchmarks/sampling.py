@@ -8,7 +8,7 @@ CPU (always):
   per-step cost is the same forward).
 
 GPU (only with CUDA): 1000 DDPM steps at batch 8, the CUDA-graph fast path against the diffusers
-loop (``DDPMPipeline``) and this module's plain loop, same model, same run; target >= 6x.
+loop (``DDPMPipeline``) and this module's plain loop, same model, same run; target >= 15x.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from diffusion_core.noising import SEED_TRAINING_SCHEDULE, make_scheduler
 
 FIRST_FRAME_TARGET_S = 0.5
 GRID_TARGET_S = 3.0
-GPU_SPEEDUP_TARGET = 6.0
+GPU_SPEEDUP_TARGET = 15.0  # issue "Digits, not blobs": aim for >= 15x (the old target was 6x)
 
 
 def _model(device: str) -> tuple[UNet2DModel, DDPMScheduler, str]:
@@ -137,7 +137,9 @@ def gpu_tables(quick: bool) -> list[BenchTable]:
         median = statistics.median(values)
         table.rows.append([name, f"{median:.2f} s", f"{base / median:.1f}x"])
     fast = statistics.median(times["fast path (CUDA graph, capture included)"])
-    table.notes.append(f"model: {which}; target >= {GPU_SPEEDUP_TARGET:g}x: {'met' if base / fast >= 6 else 'not met'}")
+    table.notes.append(
+        f"model: {which}; target >= {GPU_SPEEDUP_TARGET:g}x: {'met' if base / fast >= GPU_SPEEDUP_TARGET else 'not met'}"
+    )
     table.notes.append(
         f"fast vs plain final image: max |difference| = {difference:.2e} (tolerance {sampling.FAST_PATH_ATOL:g})"
     )

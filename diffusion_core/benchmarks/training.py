@@ -1,17 +1,29 @@
-"""Training throughput: the seed's loop vs ``diffusion_core.training``'s fast path, same run.
+"""Training throughput: the tutorial's loop vs ``diffusion_core.training``'s fast paths, same run.
 
-The seed's loop is written out here as the tutorial has it: a shuffling ``DataLoader`` over the
-images, each batch copied to the device, fp32, ``loss.item()`` after every step. The fast path is
-``train_x0`` / ``train_eps`` with ``fast=True`` (data resident on the device, channels_last, bf16
-autocast on CUDA, one host sync per report), with and without ``torch.compile``.
+The tutorial's loop is written out here as the tutorial has it: a shuffling ``DataLoader`` over
+the images, each batch copied to the device, fp32, plain Adam/AdamW, ``loss.item()`` after every
+step. It runs at the tutorial's batch of 128 and is the yardstick of every ratio.
 
-Targets (issue 4): CPU BasicUNet fast >= 1.5x; GPU >= 8x (BasicUNet) and >= 4x (UNet2DModel).
+The fast paths are ``TrainingRun`` with ``fast=True`` (data on the device, fused optimizer, one
+host sync per report, bf16 autocast and the per-model memory layout on CUDA), eagerly, with one
+CUDA graph per step (CUDA), or with ``torch.compile`` (CUDA, BasicUNet, with
+``DIFFUSION_BENCH_COMPILE=1``: compiling costs a minute of a short GPU lease, UNet2DModel several). Rows come at the equal batch (128) and at larger batches, where a small model
+finally fills a GPU.
+
+Every row is the steady state: warm-up steps (and graph capture or compilation, reported apart)
+first, then at least ``DIFFUSION_BENCH_ROW_SECONDS`` seconds (default 10; 3 with ``--quick``) of
+training, ended at a report. One step of each path is profiled, and its top operations are listed.
+
+Targets (issue "Digits, not blobs"), in img/s against the tutorial's loop at batch 128:
+GPU UNet2DModel >= 5x at batch 128 and at its best batch; GPU BasicUNet >= 4x at 128, >= 10x at
+its best batch; CPU BasicUNet >= 1.5x.
 """
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -21,112 +33,251 @@ from diffusion_core.benchmarks import BenchTable
 from diffusion_core.corruption import corrupt
 from diffusion_core.data import load_mnist, to_model_range
 from diffusion_core.device import pick_device
-from diffusion_core.training import TrainConfig, build_model, make_training_scheduler, train_eps, train_x0
+from diffusion_core.training import TrainConfig, TrainingRun, build_model, make_training_scheduler
 
-BATCH = 128  # the seed's batch size
-
-
-def seed_loop(kind: str, images: torch.Tensor, steps: int, device: torch.device) -> float:
-    """Run the seed's loop for ``steps`` steps and return the seconds it took (after 2 warm-up steps)."""
-    model = build_model(kind, seed=0).to(device).train()
-    optimizer = (torch.optim.AdamW if kind == "ddpm" else torch.optim.Adam)(
-        model.parameters(), lr=4e-4 if kind == "ddpm" else 1e-3
-    )
-    scheduler = make_training_scheduler() if kind == "ddpm" else None
-    loader = DataLoader(TensorDataset(images), batch_size=BATCH, shuffle=True, drop_last=True)
-    losses = []
-    done, start = 0, 0.0
-    while done < steps + 2:
-        for (x,) in loader:
-            if done == 2:
-                _sync(device)
-                start = time.perf_counter()
-            x = x.to(device)
-            if kind == "ddpm":
-                x = to_model_range(x)
-                noise = torch.randn(x.shape).to(device)
-                t = torch.randint(0, 1000, (x.shape[0],), device=device).long()
-                noise_pred = model(scheduler.add_noise(x, noise, t), t, return_dict=False)[0]
-                loss = F.mse_loss(noise_pred, noise)
-            else:
-                noise_amount = torch.rand(x.shape[0]).to(device)
-                loss = F.mse_loss(model(corrupt(x, noise_amount)), x)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())  # the seed's per-step host sync
-            done += 1
-            if done == steps + 2:
-                break
-    _sync(device)
-    return time.perf_counter() - start
+TUTORIAL_BATCH = int(os.environ.get("DIFFUSION_BENCH_BATCH", "128"))  # the tutorial's 128 (smaller: a smoke run)
+GPU_BATCHES = (512, 1024)  # the "best batch" candidates on a GPU
+TARGETS = {  # (at batch 128, at the best batch), GPU
+    "basic": (4.0, 10.0),
+    "ddpm": (5.0, 5.0),
+}
+CPU_TARGET_BASIC = 1.5
+NAMES = {"basic": "BasicUNet (x0)", "ddpm": "UNet2DModel (noise)"}
 
 
-def fast_loop(kind: str, images: torch.Tensor, steps: int, device: torch.device, compile_model: bool) -> float:
-    """Run the fast path for ``steps`` steps (one report at the end) and return the seconds (after warm-up)."""
-    warmup = 3 if compile_model else 2
-    config = TrainConfig(
+def row_seconds(quick: bool) -> float:
+    """Seconds of steady-state training per row (``DIFFUSION_BENCH_ROW_SECONDS``, default 10, quick 3)."""
+    value = os.environ.get("DIFFUSION_BENCH_ROW_SECONDS")
+    return float(value) if value else (3.0 if quick else 10.0)
+
+
+class TutorialLoop:
+    """The tutorial's training loop, one step per ``step()`` call (it syncs every step: ``loss.item()``)."""
+
+    def __init__(self, kind: str, images: torch.Tensor, device: torch.device, batch: int = TUTORIAL_BATCH):
+        self.kind, self.device = kind, device
+        self.model = build_model(kind, seed=0).to(device).train()
+        self.optimizer = (torch.optim.AdamW if kind == "ddpm" else torch.optim.Adam)(
+            self.model.parameters(), lr=4e-4 if kind == "ddpm" else 1e-3
+        )
+        self.scheduler = make_training_scheduler() if kind == "ddpm" else None
+        self.loader = DataLoader(TensorDataset(images), batch_size=batch, shuffle=True, drop_last=True)
+        self.batches = iter(self.loader)
+        self.losses: list[float] = []
+
+    def step(self) -> int:
+        """One optimizer step; returns the batch size."""
+        try:
+            (x,) = next(self.batches)
+        except StopIteration:
+            self.batches = iter(self.loader)
+            (x,) = next(self.batches)
+        x = x.to(self.device)
+        if self.kind == "ddpm":
+            x = to_model_range(x)
+            noise = torch.randn(x.shape).to(self.device)
+            t = torch.randint(0, 1000, (x.shape[0],), device=self.device).long()
+            noise_pred = self.model(self.scheduler.add_noise(x, noise, t), t, return_dict=False)[0]
+            loss = F.mse_loss(noise_pred, noise)
+        else:
+            noise_amount = torch.rand(x.shape[0]).to(self.device)
+            loss = F.mse_loss(self.model(corrupt(x, noise_amount)), x)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        self.losses.append(loss.item())  # the tutorial's per-step host sync
+        return x.shape[0]
+
+
+@dataclass
+class Rate:
+    """A steady-state measurement."""
+
+    steps: int
+    seconds: float
+    images: int
+    warmup_seconds: float  # warm-up steps, graph capture or compilation
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images / self.seconds
+
+    @property
+    def ms_per_step(self) -> float:
+        return 1000 * self.seconds / self.steps
+
+
+def measure_tutorial(kind: str, images: torch.Tensor, device: torch.device, seconds: float) -> Rate:
+    """The tutorial's loop: 2 warm-up steps, then steps until ``seconds`` have passed."""
+    loop = TutorialLoop(kind, images, device)
+    start = time.perf_counter()
+    for _ in range(2):
+        loop.step()
+    warmup = time.perf_counter() - start
+    steps, count, start = 0, 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        count += loop.step()
+        steps += 1
+    return Rate(steps, time.perf_counter() - start, count, warmup)
+
+
+def fast_config(kind: str, device: torch.device, batch: int, variant: str, report_every: int) -> TrainConfig:
+    """The fast path's config for one bench row (``variant``: "eager", "graph" or "compile")."""
+    return TrainConfig(
         model=kind,
-        steps=steps + warmup,
+        steps=10_000_000,
         epochs=None,
-        batch_size=BATCH,
+        batch_size=batch,
         device=device.type,
         fast=True,
-        compile=compile_model,
-        report_every=warmup,  # one report (sync) after the warm-up, one at the end
+        cuda_graph=variant == "graph",
+        compile=variant == "compile",
+        report_every=report_every,
     )
-    model = build_model(kind, seed=0)
-    loop = train_x0(model, images, config) if kind == "basic" else train_eps(model, images, config)
-    next(loop)  # the warm-up steps (and compilation)
-    _sync(device)
+
+
+def measure_fast(
+    kind: str, images: torch.Tensor, device: torch.device, batch: int, variant: str, seconds: float
+) -> Rate:
+    """The fast path: a first report after the warm-up (and capture/compile), then whole reports for ``seconds``."""
+    report_every = 25 if device.type == "cuda" else 1
+    run = TrainingRun(build_model(kind, seed=0), images, fast_config(kind, device, batch, variant, report_every))
     start = time.perf_counter()
-    for _ in loop:
-        pass
-    _sync(device)
-    return time.perf_counter() - start
+    records = run.steps()
+    first = next(records)  # ends with a report: the device is idle here
+    warmup = time.perf_counter() - start
+    start = time.perf_counter()
+    for record in records:
+        if time.perf_counter() - start >= seconds:
+            return Rate(record.step - first.step, time.perf_counter() - start, record.images_seen - first.images_seen,
+                        warmup)  # fmt: skip
+    raise RuntimeError("the training run ended before the measurement")
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+def profile_table(kind: str, images: torch.Tensor, device: torch.device, variant: str) -> BenchTable:
+    """The top operations of one profiled step of a path (after its warm-up)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    on_gpu = device.type == "cuda"
+    if variant == "tutorial":
+        loop = TutorialLoop(kind, images, device)
+        loop.step()
+        loop.step()
+        step = loop.step
+    else:
+        run = TrainingRun(build_model(kind, seed=0), images, fast_config(kind, device, TUTORIAL_BATCH, variant, 1))
+        records = run.steps()
+        next(records)
+        next(records)
+
+        def step() -> None:
+            next(records)
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_gpu else [])
+    with profile(activities=activities) as prof:
+        step()
+        if on_gpu:
+            torch.cuda.synchronize()
+    sort_key = "self_cuda_time_total" if on_gpu else "self_cpu_time_total"
+    events = sorted(prof.key_averages(), key=lambda e: getattr(e, sort_key, 0.0), reverse=True)
+    total_host = sum(e.self_cpu_time_total for e in events)
+    total_device = sum(getattr(e, "self_device_time_total", 0.0) for e in events) if on_gpu else 0.0
+    table = BenchTable(
+        title=f"One profiled step: {NAMES[kind]}, {variant}, batch {TUTORIAL_BATCH}",
+        columns=["operation", "calls", "self host time", "self device time" if on_gpu else "-"],
+    )
+    for event in events[:6]:
+        device_time = getattr(event, "self_device_time_total", 0.0)
+        table.rows.append([
+            f"`{event.key[:60]}`",
+            event.count,
+            f"{event.self_cpu_time_total / 1000:.2f} ms",
+            f"{device_time / 1000:.2f} ms" if on_gpu else "-",
+        ])  # fmt: skip
+    table.notes.append(
+        f"all operations: {total_host / 1000:.1f} ms host"
+        + (f", {total_device / 1000:.1f} ms device" if on_gpu else "")
+        + f"; {sum(e.count for e in events)} calls"
+    )
+    return table
 
 
-def _try(fn: Callable[[], float]) -> float | str:
+def _row(kind: str, label: str, batch: int, rate: Rate | str, base: float | None) -> list:
+    if isinstance(rate, str):
+        return [NAMES[kind], label, batch, "-", "-", rate, "-", "-"]
+    ratio = f"{rate.images_per_second / base:.2f}x" if base else "1.00x"
+    return [
+        NAMES[kind], label, batch, rate.steps, f"{rate.ms_per_step:.1f} ms", f"{rate.images_per_second:,.0f}",
+        ratio, f"{rate.warmup_seconds:.1f} s",
+    ]  # fmt: skip
+
+
+def _try(fn) -> Rate | str:
     try:
         return fn()
-    except Exception as error:  # torch.compile needs a working compiler toolchain
-        return f"failed: {type(error).__name__}"
+    except Exception as error:  # torch.compile needs a working compiler toolchain; a GPU may run out of memory
+        return f"failed: {type(error).__name__}: {str(error)[:80]}"
 
 
 def run(quick: bool = False) -> list[BenchTable]:
     device = pick_device()
     images = load_mnist()[0]
     on_gpu = device.type == "cuda"
-    plans = {"basic": 60 if on_gpu else (8 if quick else 30), "ddpm": 30 if on_gpu else (2 if quick else 4)}
+    seconds = row_seconds(quick)
     table = BenchTable(
-        title="Training throughput: seed loop vs fast path (batch 128)",
-        columns=["model", "loop", "steps", "img/s", "ratio vs seed loop"],
+        title="Training throughput: the tutorial's loop vs the fast paths",
+        columns=["model", "loop", "batch", "steps", "time per step", "img/s", "ratio vs tutorial loop", "warm-up"],
     )
-    for kind, steps in plans.items():
-        name = "BasicUNet (x0)" if kind == "basic" else "UNet2DModel (noise)"
-        seed_seconds = seed_loop(kind, images, steps, device)
-        seed_rate = steps * BATCH / seed_seconds
-        table.rows.append([name, "seed: DataLoader, fp32, loss.item() each step", steps, f"{seed_rate:.0f}", "1.00x"])
-        # torch.compile costs a minute of compiling a model: measured on CUDA, and not in a --quick run
-        variants = (("fast", False), ("fast + torch.compile", True)) if on_gpu and not quick else (("fast", False),)
-        for label, compile_model in variants:
-            seconds = _try(lambda: fast_loop(kind, images, steps, device, compile_model))  # noqa: B023
-            if isinstance(seconds, str):
-                table.rows.append([name, label, steps, seconds, "-"])
-                continue
-            rate = steps * BATCH / seconds
-            table.rows.append([name, label, steps, f"{rate:.0f}", f"{rate / seed_rate:.2f}x"])
+    verdicts = []
+    profiles = []
+    for kind in ("basic", "ddpm"):
+        tutorial = measure_tutorial(kind, images, device, seconds)
+        base = tutorial.images_per_second
+        table.rows.append(
+            _row(kind, "tutorial: DataLoader, fp32, loss.item() each step", TUTORIAL_BATCH, tutorial, None)
+        )
+        variants = ["eager", "graph"] if on_gpu else ["eager"]
+        if on_gpu and kind == "basic" and os.environ.get("DIFFUSION_BENCH_COMPILE") == "1":
+            variants.append("compile")  # compiling UNet2DModel's forward and backward takes minutes
+        best = {}
+        for variant in variants:
+            rate = _try(lambda v=variant, k=kind: measure_fast(k, images, device, TUTORIAL_BATCH, v, seconds))
+            table.rows.append(_row(kind, f"fast, {variant}", TUTORIAL_BATCH, rate, base))
+            if not isinstance(rate, str):
+                best[(variant, TUTORIAL_BATCH)] = rate.images_per_second
+        for batch in GPU_BATCHES if on_gpu else ():
+            rate = _try(lambda b=batch, k=kind: measure_fast(k, images, device, b, "graph", seconds))
+            table.rows.append(_row(kind, "fast, graph", batch, rate, base))
+            if not isinstance(rate, str):
+                best[("graph", batch)] = rate.images_per_second
+        at_128 = max((v for (_, b), v in best.items() if b == TUTORIAL_BATCH), default=0.0) / base
+        top = max(best.items(), key=lambda item: item[1], default=(("-", 0), 0.0))
+        if on_gpu:
+            want_128, want_best = TARGETS[kind]
+            verdicts.append(
+                f"{NAMES[kind]}: {at_128:.1f}x at batch 128 (target {want_128:g}x: {'met' if at_128 >= want_128 else 'not met'}), "
+                f"{top[1] / base:.1f}x at its best batch {top[0][1]} ({top[0][0]}; target {want_best:g}x: "
+                f"{'met' if top[1] / base >= want_best else 'not met'})"
+            )
+        elif kind == "basic":
+            verdicts.append(
+                f"{NAMES[kind]}: {at_128:.2f}x at batch 128 (CPU target {CPU_TARGET_BASIC:g}x: "
+                f"{'met' if at_128 >= CPU_TARGET_BASIC else 'not met'})"
+            )
+        for variant in ["tutorial", *(["graph"] if on_gpu else ["eager"])]:
+            profile = _try(lambda v=variant, k=kind: profile_table(k, images, device, v))
+            if isinstance(profile, BenchTable):
+                profiles.append(profile)
+    table.notes.extend(verdicts)
     table.notes.append(
-        "fast = data resident on the device, channels_last, one host sync per report"
-        + (", bf16 autocast" if on_gpu else " (bf16 autocast is CUDA-only)")
+        f"each row: warm-up first (reported apart), then at least {seconds:g} s of steady-state training; "
+        "ratios are img/s against the tutorial's loop at batch 128, measured in the same run"
     )
-    table.notes.append("targets: CPU BasicUNet fast >= 1.5x; GPU >= 8x BasicUNet, >= 4x UNet2DModel")
+    table.notes.append(
+        "fast = data on the device, fixed-shape batches, fused Adam/AdamW, one host sync per report"
+        + (", bf16 autocast, channels_last for BasicUNet only" if on_gpu else " (fp32; bf16 autocast is CUDA-only)")
+        + "; graph = forward + loss + backward replayed as one CUDA graph; no EMA in any row"
+    )
     if not on_gpu:
-        table.notes.append("torch.compile is measured on CUDA only: on 2 CPU cores its compile time exceeds the run")
         table.notes.append("2 shared CPU cores: absolute img/s vary with the load; the ratios come from the same run")
-    return [table]
+    return [table, *profiles]
