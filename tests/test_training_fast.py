@@ -227,4 +227,5 @@ def test_fast_path_host_syncs_do_not_grow_with_steps(cuda_graph, digits):
                 torch.cuda.set_sync_debug_mode("default")
         return sum("synchroniz" in str(w.message) for w in caught)
 
+    syncs(10)  # one-time initialisation (cuDNN's algorithm search, first fused-optimizer call) is not counted
     assert syncs(40) <= syncs(10)

@@ -144,51 +144,31 @@ def build(ctx: AppContext) -> None:
     """Build the Corruption tab."""
     loc = ctx.loc
     first = corruption_view("mnist", 0, 0.3, None, "zh")
-    with gr.Tab(pick(TEXT, "tab", "zh"), id="corruption") as tab:
-        loc.label(tab, TEXT, "tab")
-        loc.value(markdown(pick(TEXT, "lesson", "zh"), elem_classes="lesson"), TEXT, "lesson")
+    with loc.widget(gr.Tab, TEXT, "tab", id="corruption"):
+        loc.text(markdown, TEXT, "lesson", elem_classes="lesson")
         with gr.Row():
             with gr.Column(scale=2):
                 source, seed, _, upload = source_controls(ctx)
-                amount = slider(
-                    0,
-                    1,
-                    value=0.3,
-                    step=0.01,
-                    label=pick(TEXT, "amount", "zh"),
-                    info=pick(TEXT, "amount_info", "zh"),
-                    elem_id="corrupt-amount",
-                    name="amount",
-                )
-                loc.label(amount, TEXT, "amount", "amount_info")
+                amount = loc.widget(
+                    slider, TEXT, "amount", info="amount_info", minimum=0, maximum=1, value=0.3, step=0.01,
+                    elem_id="corrupt-amount", name="amount",
+                )  # fmt: skip
                 formula = markdown(first[4], elem_classes="formula", elem_id="corrupt-formula")
             with gr.Column(scale=3):
-                single = gr.Image(
-                    first[0],
-                    label=pick(TEXT, "single", "zh"),
-                    elem_id="corrupt-single",
-                    elem_classes="pixelated",
-                    height=340,
-                    format="png",
-                )
-                loc.label(single, TEXT, "single")
-        clean_row = gr.Image(
-            first[1], label=pick(TEXT, "clean_row", "zh"), elem_classes="pixelated", height=130, format="png"
+                single = loc.widget(
+                    gr.Image, TEXT, "single", value=first[0], elem_id="corrupt-single", elem_classes="pixelated",
+                    height=340, format="png",
+                )  # fmt: skip
+        clean_row = loc.widget(
+            gr.Image, TEXT, "clean_row", value=first[1], elem_classes="pixelated", height=130, format="png"
         )
-        loc.label(clean_row, TEXT, "clean_row")
-        noisy_row = gr.Image(
-            first[2],
-            label=pick(TEXT, "noisy_row", "zh"),
-            elem_classes="pixelated",
-            elem_id="corrupt-strip",
-            height=130,
-            format="png",
-        )
-        loc.label(noisy_row, TEXT, "noisy_row")
+        noisy_row = loc.widget(
+            gr.Image, TEXT, "noisy_row", value=first[2], elem_classes="pixelated", elem_id="corrupt-strip",
+            height=130, format="png",
+        )  # fmt: skip
         histogram = gr.Plot(first[3], elem_id="corrupt-histogram", show_label=False)
-        with gr.Accordion(pick(COMMON, "code", "zh"), open=False) as accordion:
+        with loc.widget(gr.Accordion, COMMON, "code", open=False):
             code = gr.Code(first[5], language="python")
-        loc.label(accordion, COMMON, "code")
 
     gr.on(
         triggers=[amount.change, seed.change, source.change, upload.change, ctx.lang.change],

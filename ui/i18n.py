@@ -71,16 +71,59 @@ class Localizer:
         """Translate a component's ``value`` (Markdown, Button text) from ``text``."""
         return self.add(component, lambda lang: gr.update(value=pick(text, key, lang)))
 
-    def choices(self, component: Any, text: Text, keys: dict[str, str], label_key: str | None = None) -> Any:
+    def choices(
+        self,
+        component: Any,
+        text: Text,
+        keys: dict[str, str],
+        label_key: str | None = None,
+        info_key: str | None = None,
+    ) -> Any:
         """Translate a Radio/Dropdown's choices: ``keys`` maps each choice value to its text key."""
 
         def update(lang: str) -> Any:
             kwargs: dict[str, Any] = {"choices": [(pick(text, key, lang), value) for value, key in keys.items()]}
             if label_key:
                 kwargs["label"] = pick(text, label_key, lang)
+            if info_key:
+                kwargs["info"] = pick(text, info_key, lang)
             return gr.update(**kwargs)
 
         return self.add(component, update)
+
+    def widget(
+        self,
+        factory: Callable[..., Any],
+        text: Text,
+        key: str,
+        *,
+        info: str | None = None,
+        choices: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Build a labelled widget in the default language and register its translation: one call.
+
+        ``factory`` is a component class or a builder such as ``ui.components.slider``; it gets
+        ``label`` (and ``info``, and ``choices`` as ``(text, value)`` pairs) from ``text`` plus
+        ``kwargs``. Layout blocks with a label work too: ``with loc.widget(gr.Tab, TEXT, "tab"):``.
+
+        Example::
+
+            amount = loc.widget(slider, TEXT, "amount", info="amount_info", minimum=0, maximum=1, name="amount")
+        """
+        lang = DEFAULT_LANGUAGE
+        if info is not None:
+            kwargs["info"] = pick(text, info, lang)
+        if choices is not None:
+            kwargs["choices"] = [(pick(text, choice_key, lang), value) for value, choice_key in choices.items()]
+        component = factory(label=pick(text, key, lang), **kwargs)
+        if choices is not None:
+            return self.choices(component, text, choices, label_key=key, info_key=info)
+        return self.label(component, text, key, info)
+
+    def text(self, factory: Callable[..., Any], text: Text, key: str, **kwargs: Any) -> Any:
+        """Build a component whose *value* is a text (Markdown, Button) and register its translation."""
+        return self.value(factory(pick(text, key, DEFAULT_LANGUAGE), **kwargs), text, key)
 
     @property
     def components(self) -> list[Any]:

@@ -178,8 +178,8 @@ def profile_table(kind: str, images: torch.Tensor, device: torch.device, variant
         step()
         if on_gpu:
             torch.cuda.synchronize()
-    sort_key = "self_cuda_time_total" if on_gpu else "self_cpu_time_total"
-    events = sorted(prof.key_averages(), key=lambda e: getattr(e, sort_key, 0.0), reverse=True)
+    sort_key = "self_device_time_total" if on_gpu else "self_cpu_time_total"
+    events = sorted(prof.key_averages(), key=lambda e: getattr(e, sort_key), reverse=True)
     total_host = sum(e.self_cpu_time_total for e in events)
     total_device = sum(getattr(e, "self_device_time_total", 0.0) for e in events) if on_gpu else 0.0
     table = BenchTable(
