@@ -44,7 +44,8 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from diffusion_core.data import ASSETS_DIR, load_mnist
+from diffusion_core.data import ASSETS_DIR, load_mnist, to_unit_range
+from diffusion_core.noising import predict_x0
 
 CLASSIFIER_DIR = ASSETS_DIR / "classifier"
 CLASSIFIER_WEIGHTS = "model.safetensors"
@@ -749,8 +750,7 @@ def compare_objectives(
     x_t = alpha_bar.sqrt().float() * x0_model + (1 - alpha_bar).sqrt().float() * noise
     timesteps = torch.full((len(x0),), t, dtype=torch.long, device=unet_device)
     noise_pred = unet(x_t.to(unet_device), timesteps).sample.float().cpu()
-    pred_x0 = (x_t - (1 - alpha_bar).sqrt().float() * noise_pred) / alpha_bar.sqrt().float()
-    ddpm_pred = (pred_x0 * 0.5 + 0.5).clamp(0, 1)
+    ddpm_pred = to_unit_range(predict_x0(x_t, noise_pred, alpha_bar.float())).clamp(0, 1)
     # 3. per-image MSE against the clean digits, both in [0, 1]
     return ObjectiveComparison(
         t=t,

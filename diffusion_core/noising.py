@@ -169,3 +169,20 @@ def add_noise(
         raise ValueError(f"noise must have the shape of x0 {tuple(x0.shape)}, got {tuple(noise.shape)}")
     x_t = scheduler.add_noise(x0, noise, t.to(x0.device))
     return x_t, noise
+
+
+def predict_x0(x_t: torch.Tensor, noise_pred: torch.Tensor, alpha_bar: torch.Tensor | float) -> torch.Tensor:
+    """The clean image a noise prediction implies: DDPM eq. 4 solved for x0.
+
+        x0 = (x_t - sqrt(1 - alpha_bar_t) * noise_pred) / sqrt(alpha_bar_t)
+
+    Args:
+        x_t (`torch.Tensor`, (B, C, H, W)): the noisy images, in the model's range [-1, 1] (and beyond).
+        noise_pred (`torch.Tensor`, like ``x_t``): the model's prediction of the added noise.
+        alpha_bar: ``alpha_bar_t`` in (0, 1], one number or a tensor broadcastable to ``x_t``.
+
+    Returns:
+        `torch.Tensor`, like ``x_t``: the implied x0 in the model's range, not clipped.
+    """
+    alpha_bar = torch.as_tensor(alpha_bar, dtype=x_t.dtype, device=x_t.device)
+    return (x_t - (1 - alpha_bar).sqrt() * noise_pred) / alpha_bar.sqrt()

@@ -68,6 +68,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from torch import nn
 
 from diffusion_core.checkpoints import BASIC_UNET_DIR, DDPM_DIR, load_basic_unet, load_ddpm_pipeline
+from diffusion_core.noising import predict_x0
 
 SamplerName = Literal["ddpm", "ddim", "dpm++", "euler"]
 SAMPLERS: tuple[SamplerName, ...] = ("ddpm", "ddim", "dpm++", "euler")
@@ -304,8 +305,7 @@ def _plain_steps(
         # 4. the predicted x0: the scheduler's own where it reports one, else DDPM eq. 4 solved for x0
         pred_x0 = getattr(output, "pred_original_sample", None)
         if pred_x0 is None:
-            alpha_bar = _alpha_bar_at(sched, t, i).to(x_t.dtype)
-            pred_x0 = (x_t - (1 - alpha_bar).sqrt() * noise_pred) / alpha_bar.sqrt()
+            pred_x0 = predict_x0(x_t, noise_pred, _alpha_bar_at(sched, t, i))
         t_value = float(t) if t.is_floating_point() else int(t)
         yield SampleStep(step=i, t=t_value, x_t=x_t, pred_x0=pred_x0, noise_pred=noise_pred, x_prev=output.prev_sample)
         x = output.prev_sample
