@@ -68,6 +68,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from torch import nn
 
 from diffusion_core.checkpoints import BASIC_UNET_DIR, DDPM_DIR, load_basic_unet, load_ddpm_pipeline
+from diffusion_core.checks import whole_number
 from diffusion_core.noising import predict_x0
 
 SamplerName = Literal["ddpm", "ddim", "dpm++", "euler"]
@@ -114,14 +115,6 @@ class SampleStep:
 # ----------------------------------------------------------------------------------------------
 
 
-def _check_int(value: object, name: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be a whole number, got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
-    return value
-
-
 def _module_device(module: nn.Module) -> torch.device:
     return next(module.parameters()).device
 
@@ -149,9 +142,9 @@ def mix_sample(
         An iterator of ``n_steps`` records (arguments are checked at the call, the starting noise
         is drawn at the call); ``x_t`` and ``pred_x0`` are in [0, 1] give or take what the network does.
     """
-    n_steps = _check_int(n_steps, "n_steps", 1, MAX_MIX_STEPS)
-    batch_size = _check_int(batch_size, "batch_size", 1, MAX_BATCH)
-    image_size = _check_int(image_size, "image_size", 4, 256)
+    n_steps = whole_number(n_steps, "n_steps", 1, MAX_MIX_STEPS)
+    batch_size = whole_number(batch_size, "batch_size", 1, MAX_BATCH)
+    image_size = whole_number(image_size, "image_size", 4, 256)
     if image_size % 4:
         raise ValueError(f"image_size must be a multiple of 4 (two 2x poolings), got {image_size}")
     if channels is None:
@@ -218,8 +211,8 @@ def check_sampling_args(
     if not hasattr(config, "get") or "num_train_timesteps" not in config:
         raise ValueError("expected a diffusers scheduler or its config (with num_train_timesteps)")
     num_train_timesteps = int(config["num_train_timesteps"])
-    _check_int(num_inference_steps, "num_inference_steps", 1, num_train_timesteps)
-    _check_int(batch_size, "batch_size", 1, MAX_BATCH)
+    whole_number(num_inference_steps, "num_inference_steps", 1, num_train_timesteps)
+    whole_number(batch_size, "batch_size", 1, MAX_BATCH)
     if not isinstance(unet, UNet2DModel):
         raise ValueError(f"expected a diffusers UNet2DModel, got {type(unet).__name__}")
     return num_train_timesteps

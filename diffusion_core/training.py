@@ -62,6 +62,7 @@ from diffusers.training_utils import EMAModel
 from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, TensorDataset
 
+from diffusion_core.checks import is_whole_number
 from diffusion_core.corruption import corrupt
 from diffusion_core.data import to_model_range
 from diffusion_core.device import pick_device
@@ -117,13 +118,13 @@ class TrainConfig:
             raise ValueError(f"model must be 'basic' or 'ddpm', got {self.model!r}")
         if self.steps is None and self.epochs is None and self.seconds is None:
             raise ValueError("give a budget: steps, epochs or seconds")
-        if self.steps is not None and (_not_int(self.steps) or not 1 <= self.steps <= MAX_STEPS):
+        if self.steps is not None and (not is_whole_number(self.steps) or not 1 <= self.steps <= MAX_STEPS):
             raise ValueError(f"steps must be a whole number between 1 and {MAX_STEPS:,}, got {self.steps!r}")
         if self.epochs is not None and not _finite_in(self.epochs, 0, 100_000, open_low=True):
             raise ValueError(f"epochs must be a positive number, got {self.epochs!r}")
         if self.seconds is not None and not _finite_in(self.seconds, 0, 7 * 24 * 3600, open_low=True):
             raise ValueError(f"seconds must be a positive number, got {self.seconds!r}")
-        if _not_int(self.batch_size) or not 1 <= self.batch_size <= MAX_BATCH_SIZE:
+        if not is_whole_number(self.batch_size) or not 1 <= self.batch_size <= MAX_BATCH_SIZE:
             raise ValueError(
                 f"batch size must be a whole number between 1 and {MAX_BATCH_SIZE}, got {self.batch_size!r}"
             )
@@ -135,19 +136,19 @@ class TrainConfig:
             raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
         if self.lr_schedule == "cosine" and self.steps is None and self.epochs is None:
             raise ValueError("a cosine schedule needs a length: give steps or epochs, not only seconds")
-        if _not_int(self.warmup_steps) or not 0 <= self.warmup_steps <= MAX_STEPS:
+        if not is_whole_number(self.warmup_steps) or not 0 <= self.warmup_steps <= MAX_STEPS:
             raise ValueError(f"warmup_steps must be a whole number >= 0, got {self.warmup_steps!r}")
         if self.grad_clip is not None and not _finite_in(self.grad_clip, 0, 1e6, open_low=True):
             raise ValueError(f"grad_clip must be a positive number, got {self.grad_clip!r}")
-        if _not_int(self.seed) or not 0 <= self.seed < 2**63:
+        if not is_whole_number(self.seed) or not 0 <= self.seed < 2**63:
             raise ValueError(f"seed must be a non-negative whole number, got {self.seed!r}")
-        if _not_int(self.report_every) or not 1 <= self.report_every <= 100_000:
+        if not is_whole_number(self.report_every) or not 1 <= self.report_every <= 100_000:
             raise ValueError(f"report_every must be a whole number >= 1, got {self.report_every!r}")
         if self.ema and self.model != "ddpm":
             raise ValueError("EMA is offered for the DDPM model only")
         if not _finite_in(self.ema_decay, 0, 1, open_low=True) or self.ema_decay >= 1:
             raise ValueError(f"ema_decay must be in (0, 1), got {self.ema_decay!r}")
-        if _not_int(self.num_train_timesteps) or not 2 <= self.num_train_timesteps <= 10_000:
+        if not is_whole_number(self.num_train_timesteps) or not 2 <= self.num_train_timesteps <= 10_000:
             raise ValueError(f"num_train_timesteps must be between 2 and 10000, got {self.num_train_timesteps!r}")
         if self.compile and not self.fast:
             raise ValueError("compile is part of the fast path: set fast=True too")
@@ -192,10 +193,6 @@ class TrainConfig:
 
 TINY_CONFIG_BASIC = TrainConfig(model="basic", steps=6, epochs=None, batch_size=16, seed=0)  # for tests
 TINY_CONFIG_DDPM = TrainConfig(model="ddpm", steps=4, epochs=None, batch_size=8, seed=0)  # for tests
-
-
-def _not_int(value: object) -> bool:
-    return isinstance(value, bool) or not isinstance(value, int)
 
 
 def _finite_in(value: object, low: float, high: float, open_low: bool = False) -> bool:

@@ -11,9 +11,13 @@ from typing import Any
 
 import gradio as gr
 
+from diffusion_core.device import pick_device
 from ui.i18n import Localizer
 
 logger = logging.getLogger(__name__)
+
+DEVICE = pick_device()  # the one device every tab computes on: CUDA, then Apple MPS, then the CPU
+ON_GPU = DEVICE.type == "cuda"  # GPU defaults (1000-step DDPM, the CUDA-graph fast path) only where CUDA is
 
 SESSION_TTL_ENV = "DIFFUSION_EXPLORER_SESSION_TTL"
 DEFAULT_SESSION_TTL_SECONDS = 2 * 60 * 60
