@@ -1,6 +1,6 @@
 """``python -m diffusion_core eval``: train the feature classifier, or score the bundled DDPM model.
 
-* ``eval --train-classifier`` trains ``evaluation.DigitClassifier`` on the bundled 10k digits
+* ``eval --train-classifier`` trains ``diffusion_core.classifier.DigitClassifier`` on the bundled 10k digits
   (held-out split), checks its held-out accuracy and writes ``assets/classifier/``
   (``model.safetensors``, ``config.json``, ``training_log.json``).
 * ``eval --bar`` checks the bar for the bundled DDPM checkpoint on n >= 1000 samples: 1000-step
@@ -10,7 +10,7 @@
   Sampling 1000 x 1000 steps needs a GPU (hours on a 2-core CPU).
 * ``eval`` (quality mode) samples the bundled DDPM checkpoint with each scheduler at several
   step counts, scores every set (FD beside its real-vs-real floor, confidence, class balance)
-  and writes ``assets/quality_curves.json`` (schema: ``evaluation.CURVES_SCHEMA``).
+  and writes ``assets/quality_curves.json`` (schema: ``quality_curves.CURVES_SCHEMA``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from pathlib import Path
 
 import torch
 
-from diffusion_core import evaluation
+from diffusion_core import classifier as feature_classifier
+from diffusion_core import comparison_lab, metrics, quality_curves, sampling
 from diffusion_core.benchmarks import machine_description
 from diffusion_core.data import ASSETS_DIR, load_mnist, to_unit_range
 from diffusion_core.figures import to_image
@@ -43,12 +44,14 @@ ROOT = ASSETS_DIR.parent
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-classifier", action="store_true", help="train the feature classifier")
     parser.add_argument("--epochs", type=int, default=8, help="classifier epochs (default 8)")
-    parser.add_argument("--classifier-dir", type=Path, default=evaluation.CLASSIFIER_DIR, help="classifier folder")
+    parser.add_argument(
+        "--classifier-dir", type=Path, default=feature_classifier.CLASSIFIER_DIR, help="classifier folder"
+    )
     parser.add_argument("--model", type=Path, default=None, help="DDPM pipeline folder (default: the bundled one)")
     parser.add_argument("--n", type=int, default=128, help="samples per curve point (default 128)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the starting noise")
     parser.add_argument(
-        "--samplers", nargs="+", default=["ddim", "dpm++", "euler"], choices=evaluation.SAMPLERS, help="schedulers"
+        "--samplers", nargs="+", default=["ddim", "dpm++", "euler"], choices=sampling.SAMPLERS, help="schedulers"
     )
     parser.add_argument("--steps", nargs="+", type=int, default=[5, 10, 20, 50], help="step counts per scheduler")
     parser.add_argument(
@@ -59,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="STEPS[:N]",
         help="DDPM points, e.g. 10 50 1000:16 (1000 steps on 16 samples: the full chain is slow on a CPU)",
     )
-    parser.add_argument("--output", type=Path, default=evaluation.CURVES_PATH, help="curves JSON to write")
+    parser.add_argument("--output", type=Path, default=quality_curves.CURVES_PATH, help="curves JSON to write")
     parser.add_argument("--bar", action="store_true", help="check the bar: 1000-step DDPM on --n samples (>= 1000)")
     parser.add_argument("--bar-output", type=Path, default=BAR_PATH, help="where --bar writes its verdict")
     parser.add_argument("--device", default="auto", help="cuda, mps, cpu or auto")
@@ -89,16 +92,16 @@ def run(args: argparse.Namespace) -> int:
 
 def train(args: argparse.Namespace) -> int:
     """Train the classifier, report held-out accuracy, save it with its log."""
-    config = evaluation.ClassifierTrainConfig(epochs=args.epochs)
+    config = feature_classifier.ClassifierTrainConfig(epochs=args.epochs)
     torch.manual_seed(config.seed)
-    model = evaluation.DigitClassifier()
+    model = feature_classifier.DigitClassifier()
     log_steps = []
     print(f"training the feature classifier: {config}")
     images, labels = load_mnist()
-    _, heldout = evaluation.classifier_split(config)
+    _, heldout = feature_classifier.classifier_split(config)
     epochs = []
     last_epoch, epoch_losses = 0, []
-    for record in evaluation.train_classifier(model, config):
+    for record in feature_classifier.train_classifier(model, config):
         if record.epoch != last_epoch:
             epochs.append(_epoch_summary(model, last_epoch, epoch_losses, images[heldout], labels[heldout]))
             last_epoch, epoch_losses = record.epoch, []
@@ -109,22 +112,22 @@ def train(args: argparse.Namespace) -> int:
         seconds = record.seconds
     epochs.append(_epoch_summary(model, last_epoch, epoch_losses, images[heldout], labels[heldout]))
     accuracy = epochs[-1]["heldout_accuracy"]
-    probs = evaluation.classify(images[heldout], model).probs
+    probs = metrics.classify(images[heldout], model).probs
     log = {
         "task": "MNIST feature classifier for the Fréchet distance and confidence metrics",
         "command": "python -m diffusion_core eval --train-classifier"
         + (f" --epochs {args.epochs}" if args.epochs != 8 else ""),
         "created": _now(),
         "machine": machine_description(),
-        "config": {**evaluation.ClassifierConfig().__dict__, **config.__dict__},
+        "config": {**feature_classifier.ClassifierConfig().__dict__, **config.__dict__},
         "data": f"bundled MNIST t10k: {len(images) - len(heldout)} training, {len(heldout)} held-out digits",
         "seconds": round(seconds, 1),
         "epochs": epochs,
         "heldout_accuracy": accuracy,
-        "heldout_mean_confidence": round(evaluation.mean_confidence(probs), 4),
+        "heldout_mean_confidence": round(metrics.mean_confidence(probs), 4),
         "steps": log_steps,
     }
-    evaluation.save_classifier(model, args.classifier_dir, log)
+    feature_classifier.save_classifier(model, args.classifier_dir, log)
     print(f"held-out accuracy {accuracy:.4f} ({len(heldout)} digits), saved to {args.classifier_dir}")
     if accuracy < MIN_HELDOUT_ACCURACY:
         print(f"FAILED: held-out accuracy is below {MIN_HELDOUT_ACCURACY}")
@@ -133,7 +136,7 @@ def train(args: argparse.Namespace) -> int:
 
 
 def _epoch_summary(model, epoch: int, losses: list[float], images, labels) -> dict:
-    accuracy = evaluation.classifier_accuracy(model, images, labels)
+    accuracy = feature_classifier.classifier_accuracy(model, images, labels)
     model.train()
     summary = {"epoch": epoch, "mean_loss": round(sum(losses) / len(losses), 5), "heldout_accuracy": round(accuracy, 4)}
     print(f"epoch {epoch}: mean loss {summary['mean_loss']:.4f}, held-out accuracy {accuracy:.4f}")
@@ -152,7 +155,7 @@ def quality(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     folder = args.model or DDPM_DIR
     pipeline = load_ddpm_pipeline(folder, device=device)
-    sample_fn = evaluation.sampling_function(pipeline.unet, pipeline.scheduler)
+    sample_fn = comparison_lab.sampling_function(pipeline.unet, pipeline.scheduler)
     print(f"machine: {machine_description()}")
     print(f"model {folder}, n={args.n}, seed {args.seed}")
     points = []
@@ -160,11 +163,11 @@ def quality(args: argparse.Namespace) -> int:
     plan = [(s, steps, args.n) for s in args.samplers if s != "ddpm" for steps in args.steps]
     plan += [("ddpm", steps, n or args.n) for steps, n in args.ddpm_steps]
     plan.sort(key=lambda item: item[1] * item[2])
-    real, _ = evaluation.real_digits(args.n, seed=1)
-    real_report = evaluation.measure(real)
+    real, _ = metrics.real_digits(args.n, seed=1)
+    real_report = metrics.measure(real)
     start = time.perf_counter()
     for sampler, steps, n in plan:
-        for point in evaluation.quality_vs_steps(sample_fn, [sampler], [steps], n, args.seed):
+        for point in quality_curves.quality_vs_steps(sample_fn, [sampler], [steps], n, args.seed):
             points.append(point.__dict__)
             print(
                 f"{point.sampler:6s} {point.steps:5d} steps  n={point.n}  FD {point.fd:8.2f} "
@@ -189,20 +192,20 @@ def _write_curves(args, folder: Path, points: list[dict], real_report, seconds: 
     if len(points) < total:
         notes.append(f"partial: {len(points)} of {total} points")
     data = {
-        "schema_version": evaluation.CURVES_SCHEMA_VERSION,
+        "schema_version": quality_curves.CURVES_SCHEMA_VERSION,
         "created": _now(),
         "machine": machine_description(),
         "model": _relative(folder),
-        "classifier": _relative(evaluation.CLASSIFIER_DIR),
+        "classifier": _relative(feature_classifier.CLASSIFIER_DIR),
         "n": args.n,
         "seed": args.seed,
-        "reference_size": evaluation.REFERENCE_SIZE,
-        "floor": {"n": args.n, "fd": evaluation.real_floor(args.n)},
+        "reference_size": metrics.REFERENCE_SIZE,
+        "floor": {"n": args.n, "fd": metrics.real_floor(args.n)},
         "real": {"confidence": real_report.confidence, "class_balance": real_report.class_balance},
         "points": points,
         "notes": notes,
     }
-    evaluation.validate_curves(data)
+    quality_curves.validate_curves(data)
     temporary = args.output.with_suffix(".tmp")
     temporary.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     temporary.replace(args.output)
@@ -232,7 +235,7 @@ def bar(args: argparse.Namespace) -> int:
         ("cpu_default", "dpm++", CPU_DEFAULT_STEPS, (CPU_DEFAULT_MIN_CONFIDENCE, CPU_DEFAULT_MIN_BALANCE)),
     ):
         start = time.perf_counter()
-        samples = evaluation.generate(
+        samples = comparison_lab.generate(
             pipeline.unet,
             pipeline.scheduler,
             sampler,
@@ -242,7 +245,7 @@ def bar(args: argparse.Namespace) -> int:
             fast=fast and sampler == "ddpm",
         )
         seconds = time.perf_counter() - start
-        report = evaluation.measure(to_unit_range(samples).clamp(0, 1))
+        report = metrics.measure(to_unit_range(samples).clamp(0, 1))
         passed = report.n >= BAR_MIN_N and report.confidence >= limits[0] and report.class_balance >= limits[1]
         results[name] = {
             "sampler": sampler,

@@ -233,6 +233,7 @@ def scheduler_sample(
     generator: torch.Generator | None = None,
     device: torch.device | str | None = None,
     fast: bool = False,
+    x_T: torch.Tensor | None = None,
 ) -> Iterator[SampleStep]:
     """Sample with a diffusers scheduler, one record per step (the seed's DDPM loop, written out).
 
@@ -248,6 +249,10 @@ def scheduler_sample(
             draws them; seed it to reproduce a run.
         device: must be the unet's device if given (default: the unet's device).
         fast: use the CUDA-graph step (CUDA, ``"ddpm"``/``"ddim"`` only; see the module docstring).
+        x_T (`torch.Tensor`, (batch_size, C, H, W), optional): the starting noise in N(0, I) units
+            (scaled by the scheduler's ``init_noise_sigma`` like the drawn one), on any device;
+            default: drawn from ``generator``. Another start (e.g. ``torch.rand``) shows what
+            the model does with noise it was not trained on.
 
     Returns:
         An iterator of ``num_inference_steps`` records (arguments are checked and the starting noise
@@ -269,7 +274,14 @@ def scheduler_sample(
     sched.set_timesteps(num_inference_steps, device=device)
 
     # 0. start from pure noise N(0, I), scaled to the scheduler's starting spread (1 for DDPM/DDIM)
-    x = randn_tensor(_image_shape(unet, batch_size), generator=generator, device=device, dtype=dtype)
+    shape = _image_shape(unet, batch_size)
+    if x_T is None:
+        x = randn_tensor(shape, generator=generator, device=device, dtype=dtype)
+    elif not isinstance(x_T, torch.Tensor) or tuple(x_T.shape) != shape:
+        got = tuple(x_T.shape) if isinstance(x_T, torch.Tensor) else type(x_T).__name__
+        raise ValueError(f"x_T must be a tensor of shape {shape}, got {got}")
+    else:
+        x = x_T.to(device=device, dtype=dtype)
     x = x * sched.init_noise_sigma
     if fast:
         return _graph_steps(unet, sched, x, generator)

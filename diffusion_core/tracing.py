@@ -12,8 +12,8 @@ This module records the same walk with forward hooks, without touching the model
   and the failing step is named with its shapes (``TraceFailure``): a 30x30 input fails at the
   first skip, where the upsampled map is 14x14 but the stored skip is 15x15.
 * ``seed_walk(trace)`` groups the steps into the seed's stages (down path, then up path) and
-  adds the "input" row of each stage, so that 8x1x28x28 gives the seed's 24 rows exactly;
-  ``step_label`` words them as the seed does (Chinese) or in English.
+  adds the "input" row of each stage, so that 8x1x28x28 gives the seed's 24 rows exactly. Steps
+  and failures are data (kind, path, stage, shapes); the UI words them (``ui.inside_tab.wording``).
 * ``unet2d_anatomy(...)`` traces diffusers' ``UNet2DModel`` block by block on the *meta*
   device (shapes and parameter counts without any arithmetic or memory), with attention
   blocks, the timestep-embedding path and per-block parameters that sum to the total
@@ -116,6 +116,21 @@ class TraceFailure:
     stage: int = 0
     downsamplings: int = 0
     skip_source: int | None = None
+
+    @property
+    def mismatched_skip(self) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        """For a failed skip addition: (upsampled map, stored skip), the two (B, C, H, W) shapes that did not fit.
+
+        ``None`` for any other failure.
+        """
+        if self.kind == "skip" and len(self.shapes) == 2:
+            return self.shapes[0], self.shapes[1]
+        return None
+
+    @property
+    def size_divisor(self) -> int:
+        """2 ** ``downsamplings``: what height and width must be divisible by for the skips to fit."""
+        return 2**self.downsamplings
 
 
 @dataclass
@@ -398,7 +413,7 @@ def trace_module(
 
 
 # ------------------------------------------------------------------------------------------
-# The seed's walk: stages, input rows, wording
+# The seed's walk: stages, input rows, shapes as text
 # ------------------------------------------------------------------------------------------
 
 
@@ -466,41 +481,6 @@ def seed_walk(trace: Trace, input_features: torch.Tensor | None = None) -> Trace
     return replace(trace, steps=steps, failure=failure)
 
 
-_LABELS = {
-    "zh": {
-        ("down", "input"): "第{n}次输入",
-        ("down", "conv"): "第{n}次卷积",
-        ("down", "act"): "第{n}次激活函数",
-        ("down", "down"): "第{n}下采样",
-        ("up", "input"): "第{n}输入",
-        ("up", "conv"): "第{n}卷积",
-        ("up", "act"): "第{n}激活函数后",
-        ("up", "up"): "第{n}上采样",
-        ("up", "skip"): "第{n}跳跃后",
-    },
-    "en": {
-        ("down", "input"): "Down {n}: input",
-        ("down", "conv"): "Down {n}: convolution",
-        ("down", "act"): "Down {n}: activation",
-        ("down", "down"): "Down {n}: downsample",
-        ("up", "input"): "Up {n}: input",
-        ("up", "conv"): "Up {n}: convolution",
-        ("up", "act"): "Up {n}: after activation",
-        ("up", "up"): "Up {n}: upsample",
-        ("up", "skip"): "Up {n}: after skip",
-    },
-}
-
-
-def step_label(step: TraceStep | TraceFailure, lang: str = "zh") -> str:
-    """The seed's name of a walk step: ``第2跳跃后`` (zh) or ``Up 2: after skip`` (en)."""
-    table = _LABELS["en" if lang == "en" else "zh"]
-    template = table.get((step.path, step.kind))
-    if template is None:
-        return f"{step.stage}: {step.module or step.kind}" if step.stage else (step.module or step.kind)
-    return template.format(n=step.stage)
-
-
 def format_shape(shape: tuple[int, ...] | None) -> str:
     """``torch.Size``-like text: ``[8, 32, 28, 28]``."""
     return "—" if shape is None else "[" + ", ".join(str(v) for v in shape) + "]"
@@ -509,32 +489,6 @@ def format_shape(shape: tuple[int, ...] | None) -> str:
 def spatial(shape: tuple[int, ...]) -> str:
     """The C×H×W part of a (B, C, H, W) shape, e.g. ``64×14×14``."""
     return "×".join(str(v) for v in shape[1:]) if len(shape) > 1 else "×".join(str(v) for v in shape)
-
-
-def failure_text(failure: TraceFailure, lang: str = "zh") -> str:
-    """Explain a failed step in words, with both shapes for a skip connection."""
-    label = step_label(failure, lang)
-    factor = 2**failure.downsamplings
-    if failure.kind == "skip" and len(failure.shapes) == 2:
-        upsampled, stored = failure.shapes
-        up_hw, stored_hw = "×".join(map(str, upsampled[2:])), "×".join(map(str, stored[2:]))
-        if lang == "en":
-            return (
-                f"**{label} failed:** the upsampled map is {up_hw} ({spatial(upsampled)}) but the stored skip is "
-                f"{stored_hw} ({spatial(stored)}), so `x + h.pop()` cannot add them. Each 2×2 max-pool halves the "
-                f"size and rounds down, and upsampling only doubles it back, so after {failure.downsamplings} "
-                f"downsamplings the height and width must be divisible by {factor}."
-            )
-        return (
-            f"**{label}失败：** 上采样后的特征图是 {up_hw}（{spatial(upsampled)}），而存下的跳跃连接是 {stored_hw}"
-            f"（{spatial(stored)}），两者形状不同，`x + h.pop()` 无法相加。每次 2×2 最大池化把尺寸减半并向下取整，"
-            f"上采样只能放大 2 倍，所以经过 {failure.downsamplings} 次下采样后，高和宽都必须能被 {factor} 整除。"
-        )
-    shape = format_shape(failure.shapes[0]) if failure.shapes else "—"
-    where = f"{failure.layer}: {failure.module}" if failure.layer else failure.module
-    if lang == "en":
-        return f"**{label} failed** ({where}) on an input of shape {shape}. PyTorch says: `{failure.message}`"
-    return f"**{label}失败**（{where}），输入形状 {shape}。PyTorch 的报错：`{failure.message}`"
 
 
 # ------------------------------------------------------------------------------------------

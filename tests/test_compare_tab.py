@@ -5,6 +5,8 @@ Kept light: tiny n and step counts, because every call samples the bundled DDPM 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -16,9 +18,28 @@ def read_image(path: str) -> np.ndarray:
     return np.asarray(Image.open(path))
 
 
+def read_figure(value: dict) -> tuple[dict[str, list[dict]], dict]:
+    """A ``gr.Plot`` value as the client gets it: (traces grouped by name, layout)."""
+    assert value["type"] == "plotly"
+    figure = json.loads(value["plot"])
+    traces: dict[str, list[dict]] = {}
+    for trace in figure["data"]:
+        traces.setdefault(trace.get("name"), []).append(trace)
+    return traces, figure["layout"]
+
+
 def test_quality_recomputes_a_small_curve(client):
     figure, summary, table, code = client.predict(["ddim", "euler"], [1, 2], 8, 0, "en", api_name="/quality")
-    assert figure is not None
+    traces, layout = read_figure(figure)
+    assert {"DDIM", "Euler", "real digits (floor / reference)"} <= set(traces)
+    for sampler in ("DDIM", "Euler"):
+        fd, confidence, balance = traces[sampler]  # one line per panel
+        assert fd["x"] == confidence["x"] == balance["x"] == [1, 2]
+        assert all(value > 0 for value in fd["y"])
+        assert all(0 <= value <= 1 for value in confidence["y"] + balance["y"])
+    panels = [a["text"] for a in layout["annotations"]]
+    assert panels[:3] == ["FD (lower is better)", "mean confidence", "class balance"]
+    assert layout["xaxis"]["title"]["text"] == "sampling steps" and layout["xaxis"]["type"] == "log"
     rows = [line for line in table.splitlines() if line.startswith("| DDIM") or line.startswith("| Euler")]
     assert len(rows) == 4  # two samplers x two step counts
     assert "n = 8" in summary
@@ -33,13 +54,29 @@ def test_objectives_show_both_guesses_with_per_image_mse(client):
     assert len(table["data"]) == 8
     assert all(0 <= value <= 1 for row in table["data"] for value in row[1:])
     assert "t = 500" in summary and "Mean MSE" in summary
-    assert figure is not None
+    traces, layout = read_figure(figure)
+    (basic,), (ddpm,) = traces["BasicUNet (x0)"], traces["UNet2DModel (ε → x0)"]
+    assert basic["x"] == ddpm["x"] == [50, 150, 250, 350, 450, 500, 550, 650, 750, 850, 950]
+    at_500 = basic["x"].index(500)  # the chosen t is on the curve, with the table's mean MSE
+    assert basic["y"][at_500] == pytest.approx(np.mean([row[1] for row in table["data"]]), abs=1e-4)
+    assert ddpm["y"][at_500] == pytest.approx(np.mean([row[2] for row in table["data"]]), abs=1e-4)
+    assert layout["title"]["text"] == "Error of the x0 guess vs noise level"
+    assert layout["xaxis"]["title"]["text"].startswith("DDPM timestep t")
+    assert layout["yaxis"]["title"]["text"] == "mean MSE ([0, 1] pixels)"
     assert "t = 500" in code and "manual_seed(3)" in code
 
 
 def test_loss_per_timestep_streams_to_the_end(client):
     figure, summary, code = client.predict(4, 5, 0, "zh", api_name="/quality_loss_t")
-    assert figure is not None
+    traces, layout = read_figure(figure)
+    (noise,), (x0,) = traces["噪声 MSE（训练损失）"], traces["x0 MSE = 噪声 MSE / SNR（右轴）"]
+    assert noise["x"] == x0["x"] == [0, 249, 499, 749, 999]  # linspace(0, 999, 5), every point streamed
+    assert all(value > 0 for value in noise["y"] + x0["y"])
+    ratios = [b / a for a, b in zip(noise["y"], x0["y"], strict=True)]  # 1 / SNR(t): grows with t
+    assert ratios == sorted(ratios)
+    assert layout["title"]["text"] == "DDPM 模型每个时间步的损失"
+    assert layout["yaxis"]["title"]["text"] == "噪声 MSE"
+    assert layout["yaxis2"]["title"]["text"] == "x0 MSE（对数刻度）" and layout["yaxis2"]["type"] == "log"
     assert "4 张图、5 个 t" in summary
     assert "linspace(0, 999, 5)" in code
 

@@ -8,7 +8,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from diffusion_core.evaluation import validate_curves
+from diffusion_core.quality_curves import validate_curves
 from diffusion_core.train_state import read_state
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,5 @@
-"""The Inside-the-UNet tab through a real Gradio server (gradio_client) and a real Chromium."""
+"""The Inside-the-UNet tab: its words for the core's walk, and the tab through a real Gradio server
+(gradio_client) and a real Chromium."""
 
 from __future__ import annotations
 
@@ -6,9 +7,57 @@ import resource
 
 import numpy as np
 import pytest
+import torch
 from gradio_client import handle_file
 from PIL import Image
 from test_tracing import SEED_WALK
+
+from diffusion_core import tracing
+from diffusion_core.models import BasicUNet
+from diffusion_core.tracing import trace_basic_unet
+from ui.inside_tab.unet2d import unet2d_code
+from ui.inside_tab.wording import failure_text, stage_names, step_label
+
+
+@pytest.fixture(scope="module")
+def net() -> BasicUNet:
+    torch.manual_seed(0)
+    return BasicUNet().eval()
+
+
+def test_steps_are_named_as_the_seed_names_them(net):
+    trace = trace_basic_unet(net, torch.rand(8, 1, 28, 28), features=0)
+    assert [step_label(s, "zh") for s in trace.steps] == [label for label, _ in SEED_WALK]
+    english = [step_label(s, "en") for s in trace.steps]
+    assert (
+        english[0] == "Down 1: input" and english[16] == "Up 2: after skip" and english[-1] == "Up 3: after activation"
+    )
+    assert len(set(english)) == len(english)  # every row has its own name
+    stored = [s for s in trace.steps if s.stored]
+    assert stage_names(stored, "zh") == "第1次激活函数；第2次激活函数"
+    assert stage_names(stored, "en") == "Down 1: activation; Down 2: activation"
+
+
+def test_failures_are_explained_in_both_languages(net):
+    failure = trace_basic_unet(net, torch.rand(8, 1, 30, 30), features=0).failure
+    assert step_label(failure, "zh") == "第2跳跃后"
+    text = failure_text(failure, "en")
+    assert "Up 2: after skip failed" in text and "14×14" in text and "15×15" in text and "divisible by 4" in text
+    assert "15×15" in failure_text(failure, "zh") and "4 整除" in failure_text(failure, "zh")
+    pooling = trace_basic_unet(net, torch.rand(1, 1, 1, 1), features=0).failure
+    assert step_label(pooling, "zh") == "第1下采样"
+    assert "downscale: MaxPool2d(2)" in failure_text(pooling, "en") and "[1, 32, 1, 1]" in failure_text(pooling, "zh")
+
+
+@pytest.mark.parametrize(("blocks", "layers", "attention"), [("32,64,64", 2, True), ("32,64,128", 1, False)])
+def test_unet2d_code_prints_what_the_knobs_give(blocks, layers, attention):
+    code = unet2d_code(blocks, layers, attention, 8, 3, 32, 32)
+    channels = tuple(int(v) for v in blocks.split(","))
+    params = tracing.unet2d_anatomy(channels, layers, attention, (8, 3, 32, 32)).total_parameters
+    assert f"# {params} with these settings" in code
+    assert f"add_attention={attention}" in code and f"layers_per_block={layers}" in code
+    assert f"block_out_channels={channels}" in code and "in_channels=3" in code and "sample_size=32" in code
+    assert ("AttnDownBlock2D" in code) is attention
 
 
 def trace_shapes(client, source="random", seed=0, batch=8, channels=1, height=28, width=28, upload=None, step=1,

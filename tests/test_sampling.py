@@ -122,6 +122,20 @@ def test_same_generator_same_samples_and_seeds_differ(unet, train_scheduler):
     assert not torch.equal(run(1), run(2))
 
 
+def test_a_given_start_replaces_the_drawn_noise(unet, train_scheduler):
+    shape = (2, unet.config.in_channels, unet.config.sample_size, unet.config.sample_size)
+    gen = torch.Generator().manual_seed(3)
+    x_T = torch.randn(shape, generator=gen)  # what the call would draw itself from manual_seed(3)
+    given = sampling.scheduler_sample(unet, train_scheduler, "ddpm", 4, 2, generator=gen, x_T=x_T)
+    drawn = sampling.scheduler_sample(unet, train_scheduler, "ddpm", 4, 2, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(sampling.final_sample(given), sampling.final_sample(drawn))
+    uniform = torch.rand(shape, generator=torch.Generator().manual_seed(3))
+    first = next(sampling.scheduler_sample(unet, train_scheduler, "ddim", 4, 2, x_T=uniform))
+    assert torch.equal(first.x_t, uniform)  # DDIM: scale_model_input and init_noise_sigma are the identity
+    with pytest.raises(ValueError, match="x_T must be a tensor of shape"):
+        sampling.scheduler_sample(unet, train_scheduler, "ddim", 4, 3, x_T=uniform)
+
+
 @pytest.mark.parametrize("sampler", sampling.FAST_SAMPLERS)
 def test_tabled_step_matches_the_scheduler(unet, train_scheduler, sampler):
     """The fast path's math (coefficient tables indexed by a step tensor), run eagerly on the CPU."""

@@ -13,7 +13,7 @@ from PIL import Image
 
 from diffusion_core.checkpoints import BASIC_UNET_DIR, DDPM_DIR, load_ddpm_pipeline
 from diffusion_core.models import BasicUNet, build_unet2d
-from ui import sampling_tab
+from ui.sampling_tab import mix, pipeline, scheduler_loop
 
 TINY_UNET = {
     "sample_size": 8,
@@ -44,7 +44,7 @@ def session_models():
 
 
 def test_mix_handler_streams_the_two_column_figure(session_models):
-    outputs = list(sampling_tab.mix_sample_view(4, 3, 1, "en", session_models))
+    outputs = list(mix.mix_sample(4, 3, 1, "en", session_models))
     figure, _, _, scrub, state, status, code = outputs[-1]
     assert isinstance(figure, Image.Image) and figure.height > figure.width / 4  # 4 rows of two grids
     assert len(state["x"]) == len(state["pred"]) == 4 and state["x"][0].shape == (3, 1, 28, 28)
@@ -52,14 +52,14 @@ def test_mix_handler_streams_the_two_column_figure(session_models):
     assert "Step 4/4" in status and "this session's trained model" in status
     assert "n_steps = 4" in code and "manual_seed(1)" in code and "torch.rand(3, 1, 28, 28" in code
     # play walks every step; scrub shows any one
-    frames = list(sampling_tab.mix_play(state, "en"))
+    frames = list(mix.mix_play(state, "en"))
     assert [frame[0]["value"] for frame in frames] == [1, 2, 3, 4]
-    first_x, _ = sampling_tab.mix_scrub(1, state, "en")
+    first_x, _ = mix.mix_scrub(1, state, "en")
     assert first_x.tobytes() != frames[-1][1].tobytes()  # step 1 (noise) differs from step 4
 
 
 def test_ddpm_handler_streams_frames_and_writes_gif_and_png(session_models):
-    outputs = list(sampling_tab.ddpm_sample_view("ddim", 6, 5, 2, "en", session_models))
+    outputs = list(scheduler_loop.ddpm_sample("ddim", 6, 5, 2, "en", session_models))
     assert len(outputs) >= 2  # the first step, then the final state
     assert "Step 1/6" in outputs[0][4]
     _, _, _, curve, status, state, scrub, final, gif, png, code = outputs[-1]
@@ -72,22 +72,22 @@ def test_ddpm_handler_streams_frames_and_writes_gif_and_png(session_models):
     with Image.open(png) as grid:
         assert grid.size == final.size
     assert "DDIMScheduler.from_config" in code and "set_timesteps(6)" in code
-    caption = sampling_tab.ddpm_scrub(1, state, "en")[-1]
+    caption = scheduler_loop.ddpm_scrub(1, state, "en")[-1]
     assert caption.startswith("Step 1/6")
 
 
 def test_ddpm_handler_keeps_a_bounded_number_of_frames(session_models, monkeypatch):
-    monkeypatch.setattr(sampling_tab, "MAX_KEPT_FRAMES", 8)  # 60 in the app; fewer steps keep the test short
-    outputs = list(sampling_tab.ddpm_sample_view("ddpm", 20, 1, 0, "zh", session_models))
+    monkeypatch.setattr(scheduler_loop, "MAX_KEPT_FRAMES", 8)  # 60 in the app; fewer steps keep the test short
+    outputs = list(scheduler_loop.ddpm_sample("ddpm", 20, 1, 0, "zh", session_models))
     state = outputs[-1][5]
     assert len(state["frames"]) == 8  # evenly spaced over the 20 steps, first and last included
     assert state["frames"][0]["step"] == 0 and state["frames"][-1]["step"] == 19 and "第 20/20 步" in outputs[-1][4]
 
 
 def test_pipeline_handler_and_save_pretrained_zip(session_models, tmp_path):
-    grid, status, _ = sampling_tab.pipeline_sample_view("session", "", 3, 4, 0, "en", session_models)
+    grid, status, _ = pipeline.pipeline_sample("session", "", 3, 4, 0, "en", session_models)
     assert isinstance(grid, Image.Image) and "4 images, 3 steps" in status
-    archive = sampling_tab.save_session_pipeline(session_models, "en")
+    archive = pipeline.save_pipeline(session_models, "en")
     with zipfile.ZipFile(archive) as bundle:
         assert "my_pipeline/model_index.json" in bundle.namelist()
         assert any(name.endswith(".safetensors") for name in bundle.namelist())
@@ -98,20 +98,20 @@ def test_pipeline_handler_and_save_pretrained_zip(session_models, tmp_path):
 
 def test_session_errors_are_clear():
     with pytest.raises(ValueError, match="has not trained a DDPM model"):
-        sampling_tab.save_session_pipeline({}, "en")
+        pipeline.save_pipeline({}, "en")
     with pytest.raises(ValueError, match="has not trained a DDPM model"):
-        sampling_tab.pipeline_sample_view("session", "", 3, 2, 0, "en", {})
+        pipeline.pipeline_sample("session", "", 3, 2, 0, "en", {})
 
 
 @pytest.mark.parametrize("bogus", ["/etc/passwd", "../assets/checkpoints", "assets/mnist", "a/b/c", "", "x" * 300])
 def test_hub_id_must_be_an_id_not_a_path(bogus):
     with pytest.raises(ValueError, match="is not a Hub model id"):
-        sampling_tab.load_hub_pipeline(bogus, "en")
+        pipeline.load_hub_pipeline(bogus, "en")
 
 
 def test_offline_hub_id_gets_a_clear_message():
     with pytest.raises(ValueError, match="offline"):
-        sampling_tab.load_hub_pipeline("google/ddpm-cifar10-32", "en")
+        pipeline.load_hub_pipeline("google/ddpm-cifar10-32", "en")
 
 
 # ----------------------------------------------------------------------------------------------

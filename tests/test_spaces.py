@@ -129,18 +129,19 @@ def test_duration_estimates_are_bounded_for_any_request(work, expected):
 
 
 def test_every_gpu_handler_has_a_sane_duration_estimate():
-    from ui import compare_tab, sampling_tab, training_tab
+    from ui import compare_tab, training_tab
+    from ui.sampling_tab import mix, pipeline, scheduler_loop
 
     estimates = {
-        "train, 5000 steps": training_tab.train_gpu_seconds("ddpm", "mnist", None, False, 5000),
-        "train, 50 steps": training_tab.train_gpu_seconds("basic", "mnist", None, False, 50),
-        "mix_sample, 5 steps": sampling_tab.mix_gpu_seconds(5, 8),
-        "ddpm_sample, 1000 steps": sampling_tab.ddpm_gpu_seconds("ddpm", 1000, 16),
-        "ddpm_sample, 20 steps": sampling_tab.ddpm_gpu_seconds("dpm++", 20, 16),
-        "pipeline_sample, 1000 steps": sampling_tab.pipeline_gpu_seconds("bundled", "", 1000, 8),
-        "quality, n=64": compare_tab.quality_gpu_seconds(["ddim"], [5, 10], 64),
-        "quality_loss_t, 20 points": compare_tab.loss_gpu_seconds(64, 20),
-        "quality_failures, 50 steps": compare_tab.lab_gpu_seconds(["rand"], "ddim", 50),
+        "train, 5000 steps": training_tab.run.train_gpu_seconds("ddpm", "mnist", None, False, 5000),
+        "train, 50 steps": training_tab.run.train_gpu_seconds("basic", "mnist", None, False, 50),
+        "mix_sample, 5 steps": mix.mix_gpu_seconds(5, 8),
+        "ddpm_sample, 1000 steps": scheduler_loop.ddpm_gpu_seconds("ddpm", 1000, 16),
+        "ddpm_sample, 20 steps": scheduler_loop.ddpm_gpu_seconds("dpm++", 20, 16),
+        "pipeline_sample, 1000 steps": pipeline.pipeline_gpu_seconds("bundled", "", 1000, 8),
+        "quality, n=64": compare_tab.quality.quality_gpu_seconds(["ddim"], [5, 10], 64),
+        "quality_loss_t, 20 points": compare_tab.loss_per_t.quality_loss_t_gpu_seconds(64, 20),
+        "quality_failures, 50 steps": compare_tab.failures.quality_failures_gpu_seconds(["rand"], "ddim", 50),
     }
     for name, seconds in estimates.items():
         assert isinstance(seconds, int) and 10 <= seconds <= 300, (name, seconds)

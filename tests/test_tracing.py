@@ -1,4 +1,8 @@
-"""Shape tracing: the seed's walk as the oracle, named failures, feature maps, UNet2DModel anatomy."""
+"""Shape tracing: the seed's walk as the oracle, named failures, feature maps, UNet2DModel anatomy.
+
+The core returns data (path, kind, stage, shapes); the words of each step are the UI's and are
+tested in ``test_inside_tab.py`` against the same oracle (``SEED_WALK``).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,8 @@ from diffusion_core.models import BASIC_UNET_PARAMETERS, UNET2D_PARAMETERS, Basi
 from diffusion_core.tracing import (
     MAX_PIXELS,
     check_trace_size,
-    failure_text,
     fit_images,
     random_input,
-    step_label,
     trace_basic_unet,
     trace_module,
     unet2d_anatomy,
@@ -48,6 +50,21 @@ SEED_WALK = [
     ("第3卷积", (8, 1, 28, 28)),
     ("第3激活函数后", (8, 1, 28, 28)),
 ]
+# The same walk as data: each stage of the seed (path, number, the kinds of its rows), row for row.
+SEED_STAGES = [
+    ("down", 1, ("input", "conv", "act", "down")),
+    ("down", 2, ("input", "conv", "act", "down")),
+    ("down", 3, ("input", "conv", "act")),
+    ("up", 1, ("input", "conv", "act")),
+    ("up", 2, ("input", "up", "skip", "conv", "act")),
+    ("up", 3, ("input", "up", "skip", "conv", "act")),
+]
+SEED_STEPS = [(path, kind, stage) for path, stage, kinds in SEED_STAGES for kind in kinds]
+
+
+def as_data(step) -> tuple[str, str, int]:
+    """A step (or failure) as the seed's data: (path, kind, stage)."""
+    return step.path, step.kind, step.stage
 
 
 @pytest.fixture(scope="module")
@@ -59,13 +76,15 @@ def net() -> BasicUNet:
 def test_walk_matches_the_seed_row_for_row(net):
     trace = trace_basic_unet(net, torch.rand(8, 1, 28, 28))
     assert trace.ok and trace.output_shape == (8, 1, 28, 28)
-    assert [(step_label(s, "zh"), s.out_shape) for s in trace.steps] == SEED_WALK
+    assert [(as_data(s), s.out_shape) for s in trace.steps] == [
+        (step, shape) for step, (_, shape) in zip(SEED_STEPS, SEED_WALK, strict=True)
+    ]
     assert [s.index for s in trace.steps] == list(range(len(SEED_WALK)))
     assert trace.total_parameters == BASIC_UNET_PARAMETERS == 309_057
     assert sum(s.parameters for s in trace.steps) == 309_057  # per layer, summing to the seed's figure
 
 
-def test_walk_kinds_layers_and_english_wording(net):
+def test_walk_kinds_and_layers(net):
     trace = trace_basic_unet(net, torch.rand(8, 1, 28, 28))
     kinds = [s.kind for s in trace.steps]
     assert kinds[:4] == ["input", "conv", "act", "down"]
@@ -74,20 +93,16 @@ def test_walk_kinds_layers_and_english_wording(net):
         "down_layers.0", "down_layers.1", "down_layers.2", "up_layers.0", "up_layers.1", "up_layers.2",
     ]  # fmt: skip
     assert [s.path for s in trace.steps].count("down") == 11
-    english = [step_label(s, "en") for s in trace.steps]
-    assert (
-        english[0] == "Down 1: input" and english[16] == "Up 2: after skip" and english[-1] == "Up 3: after activation"
-    )
-    assert len(set(english)) == len(english)  # every row has its own name
+    assert len(set(map(as_data, trace.steps))) == len(trace.steps)  # every row is its own step of the seed
 
 
 def test_skips_are_last_in_first_out(net):
     """``h.pop()`` takes the LAST element: the skip stored last (64x14x14) is added first."""
     trace = trace_basic_unet(net, torch.rand(8, 1, 28, 28))
     stored = [s for s in trace.steps if s.stored]
-    assert [(step_label(s, "zh"), s.stored_order, s.out_shape) for s in stored] == [
-        ("第1次激活函数", 1, (8, 32, 28, 28)),
-        ("第2次激活函数", 2, (8, 64, 14, 14)),
+    assert [(as_data(s), s.stored_order, s.out_shape) for s in stored] == [
+        (("down", "act", 1), 1, (8, 32, 28, 28)),
+        (("down", "act", 2), 2, (8, 64, 14, 14)),
     ]
     skips = [s for s in trace.steps if s.kind == "skip"]
     assert [trace.steps[s.skip_source].stored_order for s in skips] == [2, 1]
@@ -99,16 +114,14 @@ def test_30x30_fails_at_the_first_skip_with_both_shapes(net):
     assert not trace.ok and trace.output_shape is None
     failure = trace.failure
     assert (failure.kind, failure.path, failure.stage, failure.index) == ("skip", "up", 2, 16)
-    assert step_label(failure, "zh") == "第2跳跃后"
     assert failure.shapes == ((8, 64, 14, 14), (8, 64, 15, 15))  # upsampled vs stored skip
+    assert failure.mismatched_skip == failure.shapes
+    assert (failure.downsamplings, failure.size_divisor) == (2, 4)  # 30 is not divisible by 4
     # the steps that worked are kept: the seed's first 16 rows, with 30x30 shapes
-    assert [step_label(s, "zh") for s in trace.steps] == [label for label, _ in SEED_WALK[:16]]
+    assert [as_data(s) for s in trace.steps] == SEED_STEPS[:16]
     assert trace.steps[-1].out_shape == (8, 64, 14, 14)
     assert trace.steps[failure.skip_source].out_shape == (8, 64, 15, 15)
     assert [s.stored_order for s in trace.steps if s.stored] == [1, 2]  # both stored maps found
-    text = failure_text(failure, "en")
-    assert "14×14" in text and "15×15" in text and "divisible by 4" in text
-    assert "15×15" in failure_text(failure, "zh") and "4 整除" in failure_text(failure, "zh")
 
 
 @pytest.mark.parametrize(("size", "works"), [(4, True), (32, True), (26, False), (29, False), (60, True)])
@@ -122,7 +135,8 @@ def test_sizes_divisible_by_4_pass_and_others_fail(net, size, works):
 def test_too_small_input_names_the_pooling_step(net):
     trace = trace_basic_unet(net, torch.rand(1, 1, 1, 1), features=0)
     assert trace.failure.kind == "down" and trace.failure.layer == "downscale"
-    assert step_label(trace.failure, "zh") == "第1下采样"
+    assert as_data(trace.failure) == ("down", "down", 1)
+    assert trace.failure.mismatched_skip is None
     assert trace.failure.shapes == ((1, 32, 1, 1),)
     assert len(trace.steps) == 3
 
@@ -235,7 +249,7 @@ def test_u_diagram_draws_boxes_skips_and_the_highlight(net):
     kinds = {k: k for k in ("input", "conv", "act", "down", "up", "skip")}
     texts = {"title": "U", "down": "down", "up": "up", "bottleneck": "bottleneck", "failed": "failed", "y": "res",
              "skip": "skip h[{index}] {shape} stored {order} popped {pop}", "stack": "h = [{items}] last {last}"}  # fmt: skip
-    labels = [step_label(s, "en") for s in trace.steps]
+    labels = [f"{s.path} {s.stage}: {s.kind}" for s in trace.steps]
     fig = u_diagram(trace, labels, kinds, texts, selected=16)
     boxes = [s for s in fig.layout.shapes if s.type == "rect"]
     assert len(boxes) == 24 - 6  # one box per layer step; input rows are dots
@@ -250,5 +264,5 @@ def test_u_diagram_draws_boxes_skips_and_the_highlight(net):
     }
 
     failed = trace_basic_unet(net, torch.rand(8, 1, 30, 30), features=0)
-    fig = u_diagram(failed, [step_label(s, "en") for s in failed.steps], kinds, texts, selected=16)
+    fig = u_diagram(failed, [s.kind for s in failed.steps], kinds, texts, selected=16)
     assert any("64×14×14 ≠ 64×15×15" in a.text for a in fig.layout.annotations)

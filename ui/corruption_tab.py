@@ -7,7 +7,7 @@ from typing import Any
 import gradio as gr
 import torch
 
-from diffusion_core.corruption import corrupt
+from diffusion_core import corruption
 from diffusion_core.figures import fit_scale, histogram_figure, to_image
 from ui.common import TEXT as COMMON
 from ui.common import load_images, markdown, source_controls
@@ -93,7 +93,7 @@ x = transforms.ToTensor()(Image.open("my_image.png").convert("RGB")).unsqueeze(0
 x = x.repeat(8, 1, 1, 1)  # the same image 8 times for the strip"""
 
 
-def corruption_view(source: Any, seed: Any, amount: Any, upload: Any, lang: Any) -> tuple:
+def corrupt(source: Any, seed: Any, amount: Any, upload: Any, lang: Any) -> tuple:
     """Handler of the ``corrupt`` API: widgets -> core ``corrupt`` -> pictures.
 
     Returns:
@@ -109,8 +109,8 @@ def corruption_view(source: Any, seed: Any, amount: Any, upload: Any, lang: Any)
     generator = torch.Generator().manual_seed(seed)
     noise = torch.rand(strip.shape, generator=generator)
     # 2. the single view at the chosen amount, and the seed's linspace(0, 1, 8) strip
-    mixed = corrupt(strip, amount, noise=noise)
-    strip_noised = corrupt(strip, torch.linspace(0, 1, strip.shape[0]), noise=noise)
+    mixed = corruption.corrupt(strip, amount, noise=noise)
+    strip_noised = corruption.corrupt(strip, torch.linspace(0, 1, strip.shape[0]), noise=noise)
 
     height, width = x.shape[-2:]
     single = to_image(mixed[0], scale=fit_scale(height, width, 112))
@@ -143,7 +143,7 @@ def corruption_view(source: Any, seed: Any, amount: Any, upload: Any, lang: Any)
 def build(ctx: AppContext) -> None:
     """Build the Corruption tab."""
     loc = ctx.loc
-    first = corruption_view("mnist", 0, 0.3, None, "zh")
+    first = corrupt("mnist", 0, 0.3, None, "zh")
     with loc.widget(gr.Tab, TEXT, "tab", id="corruption"):
         loc.text(markdown, TEXT, "lesson", elem_classes="lesson")
         with gr.Row():
@@ -172,7 +172,7 @@ def build(ctx: AppContext) -> None:
 
     gr.on(
         triggers=[amount.change, seed.change, source.change, upload.change, ctx.lang.change],
-        fn=friendly(corruption_view),
+        fn=friendly(corrupt),
         inputs=[source, seed, amount, upload, ctx.lang],
         outputs=[single, clean_row, noisy_row, histogram, formula, code],
         api_name="corrupt",

@@ -144,6 +144,18 @@ def as_choice(value: Any, name: str, choices: Iterable[str]) -> str:
     return value
 
 
+def as_choices(values: Any, name: str, choices: Iterable[Any]) -> list:
+    """A checkbox group's values: a list (``None`` = empty, one value = a list of one), each one of ``choices``."""
+    if values is None:
+        values = []
+    if isinstance(values, (str, int, float)):
+        values = [values]
+    if not isinstance(values, (list, tuple)):
+        raise ValueError(f"{name} must be a list, got {values!r}")
+    options = list(choices)
+    return [as_choice(value, name, options) for value in values]
+
+
 def as_bool(value: Any, name: str) -> bool:
     """Return ``value`` if it is ``True`` or ``False`` (a checkbox), else raise ``ValueError``."""
     if not isinstance(value, bool):

@@ -98,14 +98,14 @@ class Localizer:
         key: str,
         *,
         info: str | None = None,
-        choices: dict[str, str] | None = None,
+        choices: dict[str, str] | list | None = None,
         **kwargs: Any,
     ) -> Any:
         """Build a labelled widget in the default language and register its translation: one call.
 
         ``factory`` is a component class or a builder such as ``ui.components.slider``; it gets
-        ``label`` (and ``info``, and ``choices`` as ``(text, value)`` pairs) from ``text`` plus
-        ``kwargs``. Layout blocks with a label work too: ``with loc.widget(gr.Tab, TEXT, "tab"):``.
+        ``label`` (and ``info``) from ``text`` plus ``kwargs``. ``choices`` given as a dict
+        ``{value: text_key}`` are shown translated; as a list, as they are. Layout blocks with a label work too: ``with loc.widget(gr.Tab, TEXT, "tab"):``.
 
         Example::
 
@@ -114,10 +114,13 @@ class Localizer:
         lang = DEFAULT_LANGUAGE
         if info is not None:
             kwargs["info"] = pick(text, info, lang)
-        if choices is not None:
+        translated = isinstance(choices, dict)
+        if translated:
             kwargs["choices"] = [(pick(text, choice_key, lang), value) for value, choice_key in choices.items()]
+        elif choices is not None:
+            kwargs["choices"] = choices
         component = factory(label=pick(text, key, lang), **kwargs)
-        if choices is not None:
+        if translated:
             return self.choices(component, text, choices, label_key=key, info_key=info)
         return self.label(component, text, key, info)
 

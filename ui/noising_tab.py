@@ -167,7 +167,7 @@ def read_schedule(schedule: Any, T: Any, beta_start: Any, beta_end: Any) -> Sche
     ).validate()
 
 
-def ddpm_noise_view(
+def ddpm_noise(
     source: Any,
     seed: Any,
     upload: Any,
@@ -291,80 +291,52 @@ def timestep_slider_update(T: Any, t: Any) -> Any:
 def build(ctx: AppContext) -> None:
     """Build the DDPM noising tab."""
     loc = ctx.loc
-    first = ddpm_noise_view("mnist", 0, None, "linear", 1000, 1e-4, 0.02, 250, "randn", "zh")
-    with gr.Tab(pick(TEXT, "tab", "zh"), id="noising") as tab:
-        loc.label(tab, TEXT, "tab")
-        loc.value(markdown(pick(TEXT, "lesson", "zh"), elem_classes="lesson"), TEXT, "lesson")
+    first = ddpm_noise("mnist", 0, None, "linear", 1000, 1e-4, 0.02, 250, "randn", "zh")
+    with loc.widget(gr.Tab, TEXT, "tab", id="noising"):
+        loc.text(markdown, TEXT, "lesson", elem_classes="lesson")
         with gr.Row():
             with gr.Column(scale=2):
                 source, seed, _, upload = source_controls(ctx)
-                schedule = gr.Radio(
-                    list(BETA_SCHEDULES),
-                    value="linear",
-                    label=pick(TEXT, "schedule", "zh"),
-                    info=pick(TEXT, "schedule_info", "zh"),
+                schedule = loc.widget(
+                    gr.Radio, TEXT, "schedule", info="schedule_info", choices=list(BETA_SCHEDULES), value="linear",
                     elem_id="ddpm-schedule",
-                )
-                loc.label(schedule, TEXT, "schedule", "schedule_info")
-                t = slider(
-                    0,
-                    999,
-                    value=250,
-                    step=1,
-                    label=pick(TEXT, "t", "zh"),
-                    info=pick(TEXT, "t_info", "zh"),
-                    elem_id="ddpm-t",
+                )  # fmt: skip
+                t = loc.widget(
+                    slider, TEXT, "t", info="t_info", minimum=0, maximum=999, value=250, step=1, elem_id="ddpm-t",
                     name="timestep t",
-                )
-                loc.label(t, TEXT, "t", "t_info")
-                noise_kind = gr.Radio(
-                    [(pick(TEXT, "randn", "zh"), "randn"), (pick(TEXT, "rand", "zh"), "rand")],
-                    value="randn",
-                    label=pick(TEXT, "noise_kind", "zh"),
+                )  # fmt: skip
+                noise_kind = loc.widget(
+                    gr.Radio, TEXT, "noise_kind", choices={"randn": "randn", "rand": "rand"}, value="randn",
                     elem_id="ddpm-noise-kind",
-                )
-                loc.choices(noise_kind, TEXT, {"randn": "randn", "rand": "rand"}, label_key="noise_kind")
-                with gr.Accordion(pick(TEXT, "advanced", "zh"), open=False) as advanced:
-                    T = number(
-                        name="T (num_train_timesteps)",
-                        value=1000,
-                        precision=0,
-                        minimum=2,
+                )  # fmt: skip
+                with loc.widget(gr.Accordion, TEXT, "advanced", open=False):
+                    T = loc.widget(
+                        number, TEXT, "T", name="T (num_train_timesteps)", value=1000, precision=0, minimum=2,
                         maximum=MAX_TRAIN_TIMESTEPS,
-                        label="T",
+                    )  # fmt: skip
+                    beta_start = loc.widget(
+                        number, TEXT, "beta_start", name="beta_start", value=1e-4, minimum=1e-8, maximum=0.5
                     )
-                    beta_start = number(name="beta_start", value=1e-4, minimum=1e-8, maximum=0.5, label="beta_start")
-                    beta_end = number(name="beta_end", value=0.02, minimum=1e-8, maximum=0.999, label="beta_end")
-                loc.label(advanced, TEXT, "advanced")
-                loc.label(T, TEXT, "T")
-                loc.label(beta_start, TEXT, "beta_start")
-                loc.label(beta_end, TEXT, "beta_end")
+                    beta_end = loc.widget(
+                        number, TEXT, "beta_end", name="beta_end", value=0.02, minimum=1e-8, maximum=0.999
+                    )
                 formula = markdown(first[7], elem_classes="formula", elem_id="ddpm-formula")
                 explanation = markdown(first[8], elem_id="ddpm-explanation")
             with gr.Column(scale=3):
-                single = gr.Image(
-                    first[0],
-                    label=pick(TEXT, "single", "zh"),
-                    elem_id="ddpm-single",
-                    elem_classes="pixelated",
-                    height=340,
-                    format="png",
-                )
-                loc.label(single, TEXT, "single")
+                single = loc.widget(
+                    gr.Image, TEXT, "single", value=first[0], elem_id="ddpm-single", elem_classes="pixelated",
+                    height=340, format="png",
+                )  # fmt: skip
                 curve = gr.Plot(first[4], elem_id="ddpm-curve", show_label=False)
-        rows = []
-        for index, key in enumerate(("clean_row", "clipped_row", "raw_row")):
-            row = gr.Image(
-                first[1 + index], label=pick(TEXT, key, "zh"), elem_classes="pixelated", height=130, format="png"
-            )
-            loc.label(row, TEXT, key)
-            rows.append(row)
+        rows = [
+            loc.widget(gr.Image, TEXT, key, value=first[1 + index], elem_classes="pixelated", height=130, format="png")
+            for index, key in enumerate(("clean_row", "clipped_row", "raw_row"))
+        ]
         with gr.Row():
             snr = gr.Plot(first[5], show_label=False)
             histogram = gr.Plot(first[6], elem_id="ddpm-histogram", show_label=False)
-        with gr.Accordion(pick(COMMON, "code", "zh"), open=False) as accordion:
+        with loc.widget(gr.Accordion, COMMON, "code", open=False):
             code = gr.Code(first[9], language="python")
-        loc.label(accordion, COMMON, "code")
 
     T.change(timestep_slider_update, [T, t], t, api_visibility="private", queue=False)
     gr.on(
@@ -379,7 +351,7 @@ def build(ctx: AppContext) -> None:
             beta_end.change,
             ctx.lang.change,
         ],
-        fn=friendly(ddpm_noise_view),
+        fn=friendly(ddpm_noise),
         inputs=[source, seed, upload, schedule, T, beta_start, beta_end, t, noise_kind, ctx.lang],
         outputs=[single, *rows, curve, snr, histogram, formula, explanation, code],
         api_name="ddpm_noise",

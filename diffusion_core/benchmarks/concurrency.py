@@ -33,8 +33,8 @@ from diffusion_core.benchmarks import BenchTable, percentile
 from diffusion_core.benchmarks.api import ROOT, free_port, stop_process, wait_until_serving
 
 SESSIONS = 8
-TRAIN_LIMIT = 2  # ui/training_tab.py: concurrency_id "train", concurrency_limit 2
-SAMPLE_LIMIT = 2  # ui/sampling_tab.py: concurrency_id "sample", concurrency_limit 2
+TRAIN_LIMIT = 2  # ui/training_tab/run.py: concurrency_id "train", concurrency_limit 2
+SAMPLE_LIMIT = 2  # ui/sampling_tab/__init__.py: concurrency_id "sample", concurrency_limit 2
 QUEUE_MAX_SIZE = 64  # app.py: demo.queue(max_size=64)
 RSS_LIMIT_MIB = 3 * 1024
 # Update times are taken where the client sees them, a few ms to tens of ms after the server

@@ -19,7 +19,7 @@ import torch
 from diffusion_core.benchmarks import BenchTable, ms, percentile, time_calls
 from diffusion_core.data import mnist_batch
 from diffusion_core.models import BasicUNet
-from diffusion_core.tracing import FEATURE_CHANNELS, step_label, trace_basic_unet
+from diffusion_core.tracing import FEATURE_CHANNELS, trace_basic_unet
 from diffusion_core.unet_figures import feature_rows, feature_strip, u_diagram
 
 TRACE_ARGS = ("mnist", 0, 8, 1, 28, 28, None, 17, "en")  # source, seed, B, C, H, W, upload, step, lang
@@ -50,7 +50,7 @@ def _rows(repeats: int) -> list[list[str]]:
 
     def views() -> None:
         walk = trace_basic_unet(model, x, features=FEATURE_CHANNELS)
-        labels = [step_label(s, "en") for s in walk.steps]
+        labels = [f"{s.path} {s.stage}: {s.kind}" for s in walk.steps]  # the UI words them, as cheaply
         u_diagram(walk, labels, kinds, texts, selected=16).to_json()
         feature_strip(walk.steps[16].features, cell=64).tobytes()
         feature_rows([s.features for s in walk.steps if s.kind == "act" or s.index == 0], cell=40).tobytes()

@@ -1,0 +1,144 @@
+"""Section ① of the Compare tab: measured quality vs sampling steps (API ``/quality``).
+
+The precomputed curves (``assets/quality_curves.json``, written by ``python -m diffusion_core eval``)
+are shown when the tab opens; ``quality`` recomputes a small version live, one point at a time.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import gradio as gr
+import plotly.graph_objects as go
+
+from diffusion_core import comparison_lab, metrics, quality_curves
+from diffusion_core.classifier import CLASSIFIER_DIR, CLASSIFIER_LOG
+from diffusion_core.device import gpu_seconds, gpu_task
+from diffusion_core.quality_figures import curves_figure
+from diffusion_core.sampling import SAMPLERS, bundled_ddpm
+from ui.compare_tab.text import SAMPLER_NAMES, TEXT
+from ui.context import DEVICE
+from ui.errors import as_choices, as_int, as_seed
+from ui.i18n import normalize_language, pick
+
+LIVE_STEPS = (1, 2, 5, 10, 20, 50)  # step counts the live recompute offers
+LIVE_MAX_N = 64  # most samples per point the live recompute takes
+LIVE_DEFAULTS = {"samplers": ["ddim", "dpm++", "euler"], "steps": [2, 5, 10], "n": 32, "seed": 0}
+
+QUALITY_CODE = """import torch
+from diffusion_core import comparison_lab, metrics, quality_curves
+from diffusion_core.checkpoints import load_ddpm_pipeline
+
+pipe = load_ddpm_pipeline()  # assets/checkpoints/ddpm_mnist (safetensors)
+sample_fn = comparison_lab.sampling_function(pipe.unet, pipe.scheduler)  # diffusion_core.sampling.scheduler_sample in chunks
+for point in quality_curves.quality_vs_steps(sample_fn, samplers={samplers}, steps={steps}, n={n}, seed={seed}):
+    print(point.sampler, point.steps, f"FD {{point.fd:.1f}} (floor {{point.fd_floor:.1f}})",
+          f"confidence {{point.confidence:.3f}}", f"balance {{point.class_balance:.3f}}")
+
+# what one point does: sample, map [-1, 1] -> [0, 1], score with the feature classifier
+x = comparison_lab.generate(pipe.unet, pipe.scheduler, "ddim", 20, n={n}, seed={seed})  # (n, 1, 28, 28)
+report = metrics.measure((x * 0.5 + 0.5).clamp(0, 1))  # FD, its real-vs-real floor at n, confidence, balance
+# the full curves file: python -m diffusion_core eval
+"""
+
+
+def classifier_line(lang: str) -> str:
+    """The feature classifier's held-out accuracy and held-out count, from its training log."""
+    try:
+        log = json.loads((CLASSIFIER_DIR / CLASSIFIER_LOG).read_text())
+        accuracy, heldout = f"{log['heldout_accuracy']:.3f}", f"{int(log['config']['holdout']):,}"
+    except (OSError, KeyError, TypeError, ValueError):
+        accuracy = heldout = "?"
+    return pick(TEXT, "accuracy", lang).format(accuracy=accuracy, heldout=heldout)
+
+
+def figure_labels(lang: str) -> dict[str, str]:
+    """The texts of ``curves_figure`` in ``lang``."""
+    keys = {"fd": "fig_fd", "confidence": "fig_conf", "balance": "fig_bal", "steps": "fig_steps", "floor": "fig_floor"}
+    return {name: pick(TEXT, key, lang) for name, key in keys.items()}
+
+
+def points_table(points: list[dict], lang: str) -> str:
+    """A markdown table of curve points (dicts as in the curves file), one row per point."""
+    keys = ("col_sampler", "col_steps", "col_n", "col_fd", "col_floor", "col_conf", "col_bal", "col_sec")
+    head = [pick(TEXT, key, lang) for key in keys]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for p in points:
+        lines.append(
+            f"| {SAMPLER_NAMES[p['sampler']]} | {p['steps']} | {p['n']} | {p['fd']:.1f} | {p['fd_floor']:.1f} | "
+            f"{p['confidence']:.3f} | {p['class_balance']:.3f} | {p['seconds']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def precomputed_view(lang: Any) -> tuple[go.Figure | None, str, str]:
+    """The precomputed curves (figure, summary markdown, table markdown), or (None, how to make them, "")."""
+    lang = normalize_language(lang)
+    try:
+        data = quality_curves.load_curves()
+    except ValueError:
+        return None, pick(TEXT, "missing_curves", lang), ""
+    figure = curves_figure(data["points"], data["floor"]["fd"], data["real"], figure_labels(lang), SAMPLER_NAMES)
+    summary = pick(TEXT, "precomputed", lang).format(
+        n=data["n"],
+        seed=data["seed"],
+        created=data["created"][:10],
+        machine=data["machine"],
+        floor=data["floor"]["fd"],
+        real_conf=data["real"]["confidence"],
+        real_bal=data["real"]["class_balance"],
+        partial=pick(TEXT, "partial", lang) if any(note.startswith("partial") for note in data["notes"]) else "",
+    )
+    return figure, summary, points_table(data["points"], lang)
+
+
+def first_code() -> str:
+    """The code shown before any run: the live recompute with its default settings."""
+    return QUALITY_CODE.format(**LIVE_DEFAULTS)
+
+
+def quality_gpu_seconds(samplers: Any = None, steps: Any = None, n: Any = 0, *_: Any, **__: Any) -> int:
+    """ZeroGPU quota of one ``quality`` call: every point samples n images, up to 50 steps each."""
+    return gpu_seconds(n, 0.25, base=20, cap=120)
+
+
+@gpu_task(quality_gpu_seconds)
+def quality(samplers: Any, steps: Any, n: Any, seed: Any, lang: Any, progress=gr.Progress()):  # noqa: B008
+    """Handler of the ``quality`` API: recompute a small quality-vs-steps curve, one point at a time.
+
+    Args:
+        samplers: some of ``diffusion_core.sampling.SAMPLERS``; steps: some of ``LIVE_STEPS``;
+        n: samples per point, 8..``LIVE_MAX_N``; seed: 0..2**31-1; lang: ``"zh"`` or ``"en"``.
+
+    Yields:
+        (figure, summary markdown, table markdown, code) after every point.
+    """
+    lang = normalize_language(lang)
+    samplers = as_choices(samplers, "samplers", SAMPLERS)
+    steps = sorted({as_int(s, "steps", 1, max(LIVE_STEPS)) for s in as_choices(steps, "steps", LIVE_STEPS)})
+    n = as_int(n, "n", 8, LIVE_MAX_N)
+    seed = as_seed(seed)
+    if not samplers:
+        raise ValueError(pick(TEXT, "need_sampler", lang))
+    if not steps:
+        raise ValueError(pick(TEXT, "need_steps", lang))
+    samplers = [s for s in SAMPLERS if s in samplers]
+    pipe = bundled_ddpm(str(DEVICE))
+    code = QUALITY_CODE.format(samplers=samplers, steps=steps, n=n, seed=seed)
+    floor = metrics.real_floor(n)
+    real = metrics.measure(metrics.real_digits(n, seed=1)[0])
+    real_ref = {"confidence": real.confidence, "class_balance": real.class_balance}
+    labels = figure_labels(lang)
+    points: list[dict] = []
+    total = len(samplers) * len(steps)
+    progress(0, desc=f"0 / {total}")
+    seconds = 0.0
+    for point in quality_curves.quality_vs_steps(
+        comparison_lab.sampling_function(pipe.unet, pipe.scheduler), samplers, steps, n, seed
+    ):
+        points.append(point.__dict__)
+        seconds += point.seconds
+        progress(len(points) / total, desc=f"{len(points)} / {total}: {SAMPLER_NAMES[point.sampler]} {point.steps}")
+        summary = pick(TEXT, "live_done", lang).format(n=n, seed=seed, seconds=seconds)
+        yield curves_figure(points, floor, real_ref, labels, SAMPLER_NAMES), summary, points_table(points, lang), code

@@ -1,0 +1,194 @@
+"""Section C · the one-line ``DDPMPipeline`` (APIs ``/pipeline_sample`` and ``/save_pipeline``).
+
+The pipeline comes from the bundled folder, this session's model, or a Hugging Face Hub id; its
+batch is shown through ``make_grid``, and this session's model can be ``save_pretrained`` as a zip.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+import torch
+from diffusers import DDPMPipeline, DDPMScheduler
+
+from diffusion_core import sampling
+from diffusion_core.checkpoints import DDPM_DIR, save_ddpm_pipeline
+from diffusion_core.device import gpu_seconds, gpu_task
+from ui.common import TEXT as COMMON
+from ui.common import download_folder, markdown
+from ui.components import seed_number, slider
+from ui.context import DEVICE, ON_GPU
+from ui.errors import as_choice, as_int, as_seed, friendly
+from ui.i18n import Localizer, normalize_language, pick
+from ui.sampling_tab.scheduler_loop import MAX_STEPS
+from ui.sampling_tab.shared import (
+    GRID_WIDTH,
+    MAX_BATCH,
+    SEED_DEFAULT,
+    SESSION_FOLDER,
+    bundled_ddpm,
+    checkpoint_path,
+    grid_image,
+    session_ddpm,
+)
+from ui.sampling_tab.text import TEXT
+
+SOURCES = ("bundled", "session", "hub")
+DEFAULT_PIPELINE_STEPS = MAX_STEPS if ON_GPU else 50
+DEFAULT_PIPELINE_BATCH = 8
+DEFAULT_HUB_ID = "google/ddpm-cifar10-32"
+HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
+MAX_HUB_SAMPLE_SIZE = 64  # bigger Hub models are too slow for a shared demo
+HUB_CACHE_SIZE = 2  # read-only public models kept loaded
+
+PIPELINE_CODE = """import torch
+import torchvision
+from diffusers import DDPMPipeline
+
+pipeline = DDPMPipeline.from_pretrained("{folder}", use_safetensors=True)  # {model}
+generator = torch.Generator().manual_seed({seed})
+images = pipeline(batch_size={batch}, generator=generator, num_inference_steps={steps}, output_type="pt").images
+grid = torchvision.utils.make_grid(images, nrow=8)  # the seed's make_grid, as one picture
+# pipeline.save_pretrained("my_pipeline")  # save it
+"""
+
+
+def pipeline_gpu_seconds(source: Any = None, hub_id: Any = None, steps: Any = 0, *_: Any, **__: Any) -> int:
+    """ZeroGPU quota of one ``pipeline_sample`` call (a Hub model may be larger than the bundled one)."""
+    return gpu_seconds(steps, 0.05, base=15, cap=120)
+
+
+_hub_cache: dict[str, DDPMPipeline] = {}  # at most HUB_CACHE_SIZE, the oldest dropped first
+
+
+def load_hub_pipeline(repo_id: Any, lang: str) -> DDPMPipeline:
+    """``DDPMPipeline.from_pretrained(repo_id, use_safetensors=True)``: a Hub id only, never a path.
+
+    Models whose images are larger than ``MAX_HUB_SAMPLE_SIZE`` pixels are refused.
+    """
+    repo_id = str(repo_id or "").strip()
+    if not HUB_ID.match(repo_id) or ".." in repo_id or os.path.exists(repo_id):
+        raise ValueError(pick(TEXT, "bad_hub_id", lang).format(id=repo_id[:100]))
+    if repo_id in _hub_cache:
+        return _hub_cache[repo_id]
+    try:
+        pipeline = DDPMPipeline.from_pretrained(repo_id, use_safetensors=True)
+    except Exception:  # offline, missing, not a DDPMPipeline, no safetensors: one clear message
+        raise ValueError(pick(TEXT, "offline", lang).format(id=repo_id)) from None
+    size = pipeline.unet.config.sample_size
+    size = size if isinstance(size, int) else max(size)
+    if size > MAX_HUB_SAMPLE_SIZE:
+        raise ValueError(pick(TEXT, "too_big", lang).format(id=repo_id, size=size, limit=MAX_HUB_SAMPLE_SIZE))
+    pipeline.unet.eval().requires_grad_(False)
+    if len(_hub_cache) >= HUB_CACHE_SIZE:
+        _hub_cache.pop(next(iter(_hub_cache)))
+    _hub_cache[repo_id] = pipeline.to(DEVICE)
+    return _hub_cache[repo_id]
+
+
+def _session_pipeline(session_models: Any, lang: str) -> tuple[Any, Any]:
+    """This session's (unet, training scheduler), or a clear "train one first" error."""
+    session = session_ddpm(session_models)
+    if session is None:
+        raise ValueError(pick(TEXT, "no_session", lang))
+    return session
+
+
+@gpu_task(pipeline_gpu_seconds)
+def pipeline_sample(
+    source: Any, hub_id: Any, steps: Any, batch: Any, seed: Any, lang: Any, session_models: Any = None,
+    progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008
+) -> tuple:  # fmt: skip
+    """Handler of the ``pipeline_sample`` API: ``DDPMPipeline(...)`` and ``make_grid``.
+
+    Args:
+        source: one of ``SOURCES``; hub_id: "owner/name" (used when source is "hub");
+        steps: 1 .. ``MAX_STEPS``; batch: 1 .. ``MAX_BATCH``; seed: 0 .. 2**31 - 1.
+
+    Returns:
+        (grid image of the batch in [0, 1], status, code).
+    """
+    lang = normalize_language(lang)
+    source = as_choice(source, "source", SOURCES)
+    steps = as_int(steps, "steps", 1, MAX_STEPS)
+    batch = as_int(batch, "batch", 1, MAX_BATCH)
+    seed = as_seed(seed)
+    if source == "hub":
+        folder = str(hub_id).strip()
+        pipeline, note = load_hub_pipeline(hub_id, lang), pick(TEXT, "uses_hub", lang).format(id=folder)
+    elif source == "session":
+        unet, scheduler = _session_pipeline(session_models, lang)
+        pipeline = DDPMPipeline(unet=unet.eval(), scheduler=scheduler)
+        folder, note = SESSION_FOLDER, pick(TEXT, "uses_session", lang)
+    else:
+        pipeline, folder = bundled_ddpm(lang)
+        note = pick(TEXT, "uses_bundled", lang).format(path=folder)
+    start = time.perf_counter()
+    images = sampling.pipeline_sample(pipeline, steps, batch, torch.Generator().manual_seed(seed), progress_bar=True)
+    seconds = time.perf_counter() - start
+    status = pick(TEXT, "c_status", lang).format(batch=batch, steps=steps, seconds=seconds, source=note)
+    code = PIPELINE_CODE.format(folder=folder, model=note.replace("*", ""), seed=seed, batch=batch, steps=steps)
+    return grid_image(images, GRID_WIDTH), status, code
+
+
+@friendly
+def save_pipeline(session_models: Any, lang: Any) -> str:
+    """Handler of the ``save_pipeline`` API: ``save_pretrained`` this session's DDPM model, zipped.
+
+    Returns:
+        The path of ``my_pipeline.zip`` (``model_index.json``, the scheduler and safetensors weights).
+    """
+    unet, scheduler = _session_pipeline(session_models, normalize_language(lang))
+    folder = download_folder("pipeline-")
+    save_ddpm_pipeline(unet, DDPMScheduler.from_config(scheduler.config), folder / SESSION_FOLDER)
+    return shutil.make_archive(str(folder / SESSION_FOLDER), "zip", root_dir=folder, base_dir=SESSION_FOLDER)
+
+
+@dataclass
+class PipelineSection:
+    """The widgets of section C that events read or write."""
+
+    source: gr.Radio
+    hub_id: gr.Textbox
+    steps: gr.Slider
+    batch: gr.Slider
+    seed: gr.Number
+    run: gr.Button
+    status: gr.Markdown
+    grid: gr.Image
+    save: gr.Button
+    zip: gr.File
+    code: gr.Code
+
+
+def build_section(loc: Localizer) -> PipelineSection:
+    """Lay out section C inside the current block."""
+    with loc.widget(gr.Accordion, TEXT, "c_title", open=True, elem_id="sample-c"):
+        loc.text(markdown, TEXT, "c_lesson")
+        with gr.Row():
+            source = loc.widget(gr.Radio, TEXT, "source", choices={name: name for name in SOURCES}, value="bundled",
+                                elem_id="pipe-source")  # fmt: skip
+            hub_id = loc.widget(gr.Textbox, TEXT, "hub_id", value=DEFAULT_HUB_ID, elem_id="pipe-hub", max_lines=1)
+        with gr.Row():
+            steps = loc.widget(slider, TEXT, "c_steps", minimum=1, maximum=MAX_STEPS, value=DEFAULT_PIPELINE_STEPS,
+                               step=1, name="steps")  # fmt: skip
+            batch = loc.widget(slider, TEXT, "batch", minimum=1, maximum=MAX_BATCH, value=DEFAULT_PIPELINE_BATCH,
+                               step=1, name="batch")  # fmt: skip
+            seed = loc.widget(seed_number, TEXT, "seed")
+            run = loc.text(gr.Button, TEXT, "c_run", variant="primary", elem_id="pipe-run", scale=0, min_width=140)
+        status = gr.Markdown("", elem_id="pipe-status")
+        grid = loc.widget(gr.Image, TEXT, "c_grid", elem_id="pipe-grid", elem_classes="pixelated", format="png")
+        with gr.Row():
+            save = loc.text(gr.Button, TEXT, "save", elem_id="pipe-save", size="sm")
+            zip_file = loc.widget(gr.File, TEXT, "save_file", elem_id="pipe-zip", height=90)
+        with loc.widget(gr.Accordion, COMMON, "code", open=False):
+            first_code = PIPELINE_CODE.format(folder=checkpoint_path(DDPM_DIR), model="bundled", seed=SEED_DEFAULT,
+                                              batch=DEFAULT_PIPELINE_BATCH, steps=DEFAULT_PIPELINE_STEPS)  # fmt: skip
+            code = gr.Code(first_code, language="python")
+    return PipelineSection(source, hub_id, steps, batch, seed, run, status, grid, save, zip_file, code)

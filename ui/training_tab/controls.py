@@ -1,0 +1,44 @@
+"""Private handlers that keep the controls consistent: what follows the model, the data choice and the language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from diffusion_core.training import DEFAULT_LR
+from ui.i18n import normalize_language, pick
+from ui.training_tab.text import TEXT
+
+
+def row_labels(kind: Any, lang: Any) -> tuple:
+    """Labels of rows 2 and 3: "corrupted" / "prediction" for BasicUNet, "noised x_t" / "x0 from the noise" for DDPM.
+
+    Not registered on ``loc``: its fixed BasicUNet labels would race this handler on a language switch and win.
+    """
+    lang = normalize_language(lang)
+    ddpm = kind == "ddpm"
+    return (
+        gr.update(label=pick(TEXT, "row_noised" if ddpm else "row_corrupted", lang)),
+        gr.update(label=pick(TEXT, "row_pred_eps" if ddpm else "row_pred_x0", lang)),
+    )
+
+
+def model_changed(kind: Any, lang: Any) -> tuple:
+    """A new model: its row labels and the tutorial's learning rate for it (1e-3 or 4e-4)."""
+    return (*row_labels(kind, lang), gr.update(value=DEFAULT_LR["ddpm" if kind == "ddpm" else "basic"]))
+
+
+def idle_status(status: Any, lang: Any) -> Any:
+    """The "not training yet" hint follows the language; a run's status is left as it is."""
+    return pick(TEXT, "idle", normalize_language(lang)) if status in TEXT["idle"].values() else gr.skip()
+
+
+def rgb_visibility(data: Any, kind: Any) -> Any:
+    """The colour checkbox is shown for uploads to UNet2DModel only."""
+    return gr.update(visible=data == "upload" and kind == "ddpm")
+
+
+def upload_visibility(data: Any, kind: Any) -> tuple:
+    """The upload box and the colour checkbox are shown when the learner trains on their own images."""
+    return gr.update(visible=data == "upload"), rgb_visibility(data, kind)

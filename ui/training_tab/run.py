@@ -1,0 +1,172 @@
+"""A training run: start it (API ``/train``), stream its loss curve and previews, stop it; its GPU estimate.
+
+``train`` streams ``diffusion_core.training``'s ``TrainStep`` records as a plotly loss curve, the
+seed's three rows every N steps and a status line with throughput and ETA. The model trains in
+place and is this session's model (``ctx.session_models``) from the first update on, so Stop
+keeps what was learnt; the Sampling tab then uses it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+from diffusers import DDPMPipeline
+
+from diffusion_core import train_figures, training
+from diffusion_core.device import gpu_seconds, gpu_task, to_host
+from ui.context import DEVICE
+from ui.errors import as_bool, as_choice, as_float, as_int, as_seed
+from ui.i18n import normalize_language, pick
+from ui.training_tab.data import preview_images, training_images
+from ui.training_tab.settings import MAX_BATCH, MAX_PREVIEW_EVERY, MAX_STEPS, MIN_SECONDS_BETWEEN_UPDATES
+from ui.training_tab.text import TEXT, session_summary, training_code
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+TRAIN_CONCURRENCY = {"concurrency_id": "train", "concurrency_limit": 2}
+LOSS_LABEL_KEYS = {"title": "plot_title", "x": "plot_x", "y": "plot_y", "raw": "raw", "smoothed": "smoothed"}
+
+# Stop asks the running loop to finish at its next step (session hash -> when Stop was pressed). Cancelling
+# the event instead left Gradio's page showing "Error" badges on the outputs about one time in three.
+_stop_requests: dict[str, float] = {}
+
+
+def request_stop(request: gr.Request) -> None:
+    """Handler of the Stop button: the session's running ``train`` ends after its current step."""
+    session = getattr(request, "session_hash", None)
+    if session:
+        _stop_requests[session] = time.time()
+
+
+def loss_plot(steps: list[int], losses: list[float], log_scale: bool, lang: str) -> go.Figure:
+    """The loss curve of ``steps``/``losses`` (one loss per step) with its labels in ``lang``."""
+    labels = {name: pick(TEXT, key, lang) for name, key in LOSS_LABEL_KEYS.items()}
+    return train_figures.loss_figure(steps, losses, log_scale, labels)
+
+
+def redraw_loss(run_state: Any, log_scale: Any, lang: Any) -> go.Figure:
+    """Redraw the loss curve of the last run (log-scale toggle, language switch); ``run_state`` is ``train``'s."""
+    run = run_state if isinstance(run_state, dict) else {}
+    return loss_plot(run.get("steps", []), run.get("losses", []), bool(log_scale), normalize_language(lang))
+
+
+def idle_rows() -> tuple:
+    """The three rows shown before the first run: an untrained BasicUNet (seed 0) on the seed-0 MNIST previews."""
+    model = training.build_model("basic", seed=0)
+    return train_figures.preview_rows("basic", model, preview_images("mnist", None, 0), 0)
+
+
+def _duration(seconds: float) -> str:
+    """``m:ss`` for a number of seconds, ``?`` when unknown (not finite)."""
+    if not math.isfinite(seconds):
+        return "?"
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def train_gpu_seconds(kind: Any = None, data: Any = None, uploads: Any = None, rgb: Any = None, steps: Any = 0,
+                      *_: Any, **__: Any) -> int:  # fmt: skip
+    """ZeroGPU quota of one ``train`` call: ~30 ms a step (batch up to 512, with previews), at most 5 minutes."""
+    return gpu_seconds(steps, 0.03, base=20, cap=300)
+
+
+@gpu_task(train_gpu_seconds)
+def train(
+    kind: Any,
+    data: Any,
+    uploads: Any,
+    rgb: Any,
+    steps: Any,
+    batch: Any,
+    lr: Any,
+    seed: Any,
+    preview_every: Any,
+    log_scale: Any,
+    lang: Any,
+    session_models: Any,
+    request: gr.Request | None = None,
+):
+    """Handler of the ``train`` API: stream the training of one model.
+
+    Stop (the button) ends the run after its current step with a final "stopped" update; an API
+    client can also cancel the job (``job.cancel()``). Either way the session keeps the model.
+
+    Yields:
+        (loss figure, input row, corrupted/noised row, prediction row, status markdown, code,
+        session models, run state ``{"steps", "losses", "kind"}``).
+    """
+    session_hash = getattr(request, "session_hash", None)
+    _stop_requests.pop(session_hash, None)  # a Stop pressed before this run does not stop it
+    # 1. validate every widget value (the API can send anything)
+    lang = normalize_language(lang)
+    kind = as_choice(kind, "model", ("basic", "ddpm"))
+    data = as_choice(data, "data", ("mnist", "upload"))
+    rgb = as_bool(rgb, "rgb") and data == "upload"
+    log_scale = as_bool(log_scale, "log_scale")
+    steps = as_int(steps, "steps", 1, MAX_STEPS)
+    batch = as_int(batch, "batch size", 1, MAX_BATCH)
+    lr = as_float(lr, "learning rate", 1e-7, 1.0)
+    seed = as_seed(seed)
+    preview_every = as_int(preview_every, "preview every", 1, MAX_PREVIEW_EVERY)
+    images = training_images(data, uploads, kind, rgb, lang)
+    config = training.TrainConfig(
+        model=kind,
+        steps=steps,
+        epochs=None,
+        batch_size=batch,
+        lr=lr,
+        seed=seed,
+        device=DEVICE.type,
+        fast=DEVICE.type == "cuda",  # on the CPU the plain loop reports every step at no extra cost
+    ).validate(len(images))
+
+    # 2. the model: this session's from now on (trained in place, so Stop keeps what it learnt)
+    model = training.build_model(kind, channels=images.shape[1], image_size=images.shape[-1], seed=seed)
+    entry = model if kind == "basic" else DDPMPipeline(unet=model, scheduler=training.make_training_scheduler())
+    models = {**(session_models if isinstance(session_models, dict) else {}), kind: entry}
+    loop = training.train_x0(model, images, config) if kind == "basic" else training.train_eps(model, images, config)
+    preview = preview_images(data, images, seed)
+    code = training_code(kind, steps, batch, lr, seed, data, rgb)
+
+    # 3. stream: a curve update at most every MIN_SECONDS_BETWEEN_UPDATES, the three rows every N steps
+    xs: list[int] = []
+    losses: list[float] = []
+    rows = train_figures.preview_rows(kind, model, preview, seed)
+    last_update = 0.0
+    for record in loop:
+        first = record.step - len(record.step_losses) + 1
+        xs.extend(range(first, record.step + 1))
+        losses.extend(record.step_losses)
+        stopped = session_hash is not None and _stop_requests.pop(session_hash, None) is not None
+        finished = record.step >= steps or stopped
+        new_rows = record.step % preview_every == 0 or finished
+        if not (new_rows or time.perf_counter() - last_update >= MIN_SECONDS_BETWEEN_UPDATES):
+            continue
+        if new_rows:
+            rows = train_figures.preview_rows(kind, model, preview, seed)
+            model.train()
+        status = pick(TEXT, "status", lang).format(
+            step=record.step,
+            total=steps,
+            epoch=record.epoch + 1,  # TrainStep.epoch counts from 0; learners count from 1
+            seen=record.images_seen,
+            loss=record.loss,
+            smooth=train_figures.smooth(losses)[-1],
+            rate=record.images_seen / max(record.seconds, 1e-9),
+            elapsed=_duration(record.seconds),
+            eta="—" if stopped else _duration((steps - record.step) * record.seconds / record.step),
+            device=DEVICE.type,
+        )
+        if finished:
+            status += pick(TEXT, "stopped" if stopped else "done", lang) + "\n\n" + session_summary(models, lang)
+        run_state = {"steps": xs, "losses": losses, "kind": kind}
+        # on ZeroGPU this runs in a forked worker: hand back a CPU copy of the model (elsewhere the model itself)
+        session = {**models, kind: to_host(entry)}
+        yield (loss_plot(xs, losses, log_scale, lang), *rows, status, code, session, run_state)
+        last_update = time.perf_counter()
+        if stopped:
+            return
