@@ -45,7 +45,7 @@ def generate(
         n: images, 1..10000.
         seed: one generator seeded with it draws every chunk's noise in turn.
         start: ``"randn"`` (x_T ~ N(0, I), correct) or ``"rand"`` (x_T ~ U[0, 1), the failure
-            mode: the seed's ``corrupt`` noise where DDPM needs Gaussian noise).
+            mode: the tutorial's ``corrupt`` noise where DDPM needs Gaussian noise).
         fast: use the sampling module's CUDA-graph step (CUDA, DDPM/DDIM, ``start="randn"`` only).
 
     Returns:
@@ -261,7 +261,7 @@ def failure_samples(
         ``"correct"``: x_T ~ N(0, I), ``steps`` steps, shown with ``x * 0.5 + 0.5``.
         ``"rand"``: x_T ~ U[0, 1) (``torch.rand`` instead of ``torch.randn``).
         ``"no_scaling"``: correct sampling, but the [-1, 1] output is shown as if it were [0, 1]
-            (the ``x * 0.5 + 0.5`` of the seed's ``show_images`` forgotten; values outside are clipped).
+            (the ``x * 0.5 + 0.5`` of the tutorial's ``show_images`` forgotten; values outside are clipped).
         ``"few_steps"``: only ``few_steps`` steps.
         ``"undertrained"``: ``early_unet`` (an early checkpoint) instead of the trained model.
     """

@@ -1,4 +1,4 @@
-"""The seed's simple corruption: mix an image with uniform noise by an amount.
+"""The tutorial's simple corruption: mix an image with uniform noise by an amount.
 
     corrupt(x, amount) = x * (1 - amount) + noise * amount,   noise ~ U[0, 1)
 

@@ -52,7 +52,7 @@ def to_image(
         scale: each pixel becomes ``scale x scale`` pixels (nearest neighbour), 1..32.
         padding: pixels between images (before scaling).
         clip: clip to ``value_range`` (True), or stretch the batch's own min..max to black..white
-            (False, the seed's unclipped view of x_t).
+            (False, the tutorial's unclipped view of x_t).
 
     Returns:
         A PIL image, mode "L" for one channel and "RGB" for three.

@@ -1,8 +1,8 @@
 """The two networks of the tutorial and their parameter counts.
 
-* ``BasicUNet``: the seed's minimal UNet, layer for layer (309,057 parameters for 1 -> 1 channels).
+* ``BasicUNet``: the tutorial's minimal UNet, layer for layer (309,057 parameters for 1 -> 1 channels).
   It predicts the clean image x_0 from a corrupted one and has no timestep input.
-* ``build_unet2d``: diffusers' ``UNet2DModel`` with the seed's configuration (1,707,009
+* ``build_unet2d``: diffusers' ``UNet2DModel`` with the tutorial's configuration (1,707,009
   parameters): GroupNorm, dropout, ResNet blocks, attention in the low-resolution blocks,
   timestep conditioning, learned down/up sampling.
 """
@@ -13,8 +13,8 @@ import torch
 from diffusers import UNet2DModel
 from torch import nn
 
-BASIC_UNET_PARAMETERS = 309_057  # the seed's figure for BasicUNet(1, 1)
-UNET2D_PARAMETERS = 1_707_009  # the seed's figure for its UNet2DModel config
+BASIC_UNET_PARAMETERS = 309_057  # the tutorial's figure for BasicUNet(1, 1)
+UNET2D_PARAMETERS = 1_707_009  # the tutorial's figure for its UNet2DModel config
 
 UNET2D_SEED_CONFIG: dict = {
     "sample_size": 28,  # the target image resolution
@@ -28,7 +28,7 @@ UNET2D_SEED_CONFIG: dict = {
 
 
 class BasicUNet(nn.Module):
-    """A minimal UNet (the seed's, without its debug prints).
+    """A minimal UNet (the tutorial's, without its debug prints).
 
     Down path: three 5x5 convolutions (in -> 32 -> 64 -> 64) with SiLU; the outputs of the first
     two are stored for skip connections and max-pooled by 2. Up path: three 5x5 convolutions
@@ -74,13 +74,13 @@ class BasicUNet(nn.Module):
 
 
 def build_unet2d(**overrides) -> UNet2DModel:
-    """Build diffusers' ``UNet2DModel`` with the seed's config, optionally changed.
+    """Build diffusers' ``UNet2DModel`` with the tutorial's config, optionally changed.
 
     Args:
-        **overrides: ``UNet2DModel`` arguments replacing the seed's (e.g. ``block_out_channels``).
+        **overrides: ``UNet2DModel`` arguments replacing the tutorial's (e.g. ``block_out_channels``).
 
     Returns:
-        A freshly initialised model mapping ((B, 1, 28, 28), t) -> (B, 1, 28, 28) with the seed's config.
+        A freshly initialised model mapping ((B, 1, 28, 28), t) -> (B, 1, 28, 28) with the tutorial's config.
     """
     return UNet2DModel(**{**UNET2D_SEED_CONFIG, **overrides})
 

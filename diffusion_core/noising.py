@@ -58,7 +58,7 @@ class ScheduleConfig:
         return self
 
 
-SEED_TRAINING_SCHEDULE = ScheduleConfig(beta_schedule="squaredcos_cap_v2")  # the seed's DDPM training
+SEED_TRAINING_SCHEDULE = ScheduleConfig(beta_schedule="squaredcos_cap_v2")  # the tutorial's DDPM training
 
 
 def make_scheduler(config: ScheduleConfig | None = None, **overrides) -> DDPMScheduler:
@@ -109,7 +109,7 @@ def noise_curves(config: ScheduleConfig | None = None, **overrides) -> NoiseCurv
 
 
 def seed_timesteps(num_train_timesteps: int = 1000, count: int = 8) -> torch.Tensor:
-    """The seed's strip of timesteps: ``torch.linspace(0, T-1, count).long()``, shape (count,)."""
+    """The tutorial's strip of timesteps: ``torch.linspace(0, T-1, count).long()``, shape (count,)."""
     return torch.linspace(0, num_train_timesteps - 1, count).long()
 
 
@@ -142,7 +142,7 @@ def add_noise(
         x0 (`torch.Tensor`, (B, C, H, W), in [-1, 1]): clean images.
         t (`int` or `torch.Tensor` of shape (B,), each in 0..T-1): timesteps, one for all or one per image.
         scheduler: a ``DDPMScheduler`` (see ``make_scheduler``).
-        noise_kind: ``"randn"`` (Gaussian, correct) or ``"rand"`` (uniform, the seed's contrast).
+        noise_kind: ``"randn"`` (Gaussian, correct) or ``"rand"`` (uniform, the tutorial's contrast).
         generator: draws the noise reproducibly.
         noise (`torch.Tensor`, like ``x0``, optional): use this noise instead of drawing one.
 

@@ -1,6 +1,6 @@
 """Pictures of sampling runs, built from ``SampleStep`` records.
 
-* ``mix_figure``: the seed's two-column figure of the mix sampler, one row per step, the left
+* ``mix_figure``: the tutorial's two-column figure of the mix sampler, one row per step, the left
   column "x (model input)", the right "model prediction" (the seed draws it with matplotlib's
   ``subplots(n_steps, 2)``; here it is one PIL image, each cell a ``make_grid`` of the batch).
 * ``step_images``: x_t, predicted x0 and predicted noise of one DDPM-family step, side by side.
@@ -21,19 +21,19 @@ from PIL import Image, ImageDraw
 from diffusion_core.figures import PALETTE, style_figure, to_image
 
 MIX_RANGE = (0.0, 1.0)  # BasicUNet works in [0, 1]
-X_RANGE = (-1.0, 1.0)  # DDPM images in [-1, 1], shown clipped like the seed's show_images
+X_RANGE = (-1.0, 1.0)  # DDPM images in [-1, 1], shown clipped like the tutorial's show_images
 NOISE_RANGE = (-3.0, 3.0)  # predicted noise ~ N(0, 1): +-3 standard deviations
 
 
 def grid_columns(batch: int) -> int:
-    """Images per grid row: the seed's 8, or fewer for a small batch."""
+    """Images per grid row: the tutorial's 8, or fewer for a small batch."""
     return min(8, max(1, batch))
 
 
 def mix_figure(
     x_rows: Sequence[torch.Tensor], pred_rows: Sequence[torch.Tensor], scale: int = 2, label_width: int = 64
 ) -> Image.Image:
-    """The seed's two-column figure: row i shows step i's input x and the model's prediction.
+    """The tutorial's two-column figure: row i shows step i's input x and the model's prediction.
 
     Args:
         x_rows: per step, the model input (B, C, H, W) in [0, 1].

@@ -1,9 +1,9 @@
-"""Samplers as generators of per-step records: the seed's mix sampler and the DDPM family.
+"""Samplers as generators of per-step records: the tutorial's mix sampler and the DDPM family.
 
 Every sampler yields one ``SampleStep`` per step, so the UI streams them, the tests count them
 and the CLI prints them. Nobody re-implements the loop.
 
-* ``mix_sample`` is the seed's sampler for ``BasicUNet`` (tutorial section "采样"), exactly:
+* ``mix_sample`` is the tutorial's sampler for ``BasicUNet`` (tutorial section "采样"), exactly:
 
       x = torch.rand(B, C, H, W)                      # start from uniform noise in [0, 1)
       for i in range(n_steps):
@@ -11,7 +11,7 @@ and the CLI prints them. Nobody re-implements the loop.
           mix_factor = 1 / (n_steps - i)              # 2. how far to move towards it
           x = x * (1 - mix_factor) + pred * mix_factor   # 3. move part of the way there
 
-* ``scheduler_sample`` is the seed's DDPM loop (section "与 DDPM 做比较 · 采样") with any of four
+* ``scheduler_sample`` is the tutorial's DDPM loop (section "与 DDPM 做比较 · 采样") with any of four
   diffusers schedulers built with ``from_config`` from the model's training scheduler:
   ``"ddpm"`` (``DDPMScheduler``, ancestral, DDPM eq. 6-7 and algorithm 2), ``"ddim"``
   (``DDIMScheduler``, eta = 0, deterministic), ``"dpm++"`` (``DPMSolverMultistepScheduler``,
@@ -91,9 +91,9 @@ class SampleStep:
         step: 0-based index of this step; a sampler with N steps yields step = 0 .. N-1.
         t: the timestep the network is asked about (``scheduler.timesteps[step]``; a float for
             Euler). For ``mix_sample``, the share of the way still to go, ``1 - step / n_steps``
-            (1.0 = pure noise), which is the noise ``amount`` the seed's corruption would give.
+            (1.0 = pure noise), which is the noise ``amount`` the tutorial's corruption would give.
         x_t: the network's input at this step (after ``scale_model_input``). For DDPM samplers in
-            [-1, 1] plus noise; for ``mix_sample`` in [0, 1] ("x (model input)" in the seed's figure).
+            [-1, 1] plus noise; for ``mix_sample`` in [0, 1] ("x (model input)" in the tutorial's figure).
         pred_x0: the predicted clean image. ``mix_sample``: the network output ("model prediction").
             Scheduler samplers: ``(x_t - sqrt(1 - alpha_bar_t) noise_pred) / sqrt(alpha_bar_t)``,
             as returned by the scheduler where it returns one (DDPM and DDIM clip it to [-1, 1]).
@@ -111,7 +111,7 @@ class SampleStep:
 
 
 # ----------------------------------------------------------------------------------------------
-# The seed's mix sampler
+# The tutorial's mix sampler
 # ----------------------------------------------------------------------------------------------
 
 
@@ -127,7 +127,7 @@ def mix_sample(
     image_size: int = 28,
     channels: int | None = None,
 ) -> Iterator[SampleStep]:
-    """The seed's sampler: start from ``torch.rand``; each step move ``1/(n_steps - i)`` towards the prediction.
+    """The tutorial's sampler: start from ``torch.rand``; each step move ``1/(n_steps - i)`` towards the prediction.
 
     Args:
         net: a network predicting the clean image from a corrupted one, e.g. ``BasicUNet``; used
@@ -235,10 +235,10 @@ def scheduler_sample(
     fast: bool = False,
     x_T: torch.Tensor | None = None,
 ) -> Iterator[SampleStep]:
-    """Sample with a diffusers scheduler, one record per step (the seed's DDPM loop, written out).
+    """Sample with a diffusers scheduler, one record per step (the tutorial's DDPM loop, written out).
 
     Args:
-        unet: a noise-predicting ``UNet2DModel`` (e.g. the seed's config); used on its own
+        unet: a noise-predicting ``UNet2DModel`` (e.g. the tutorial's config); used on its own
             device under ``torch.no_grad`` and never modified.
         scheduler: the scheduler the model was trained with, or its config; a fresh scheduler of
             kind ``sampler`` is built from it (``make_sampler_scheduler``).
@@ -449,21 +449,6 @@ def tabled_step(
     return noise_pred, pred_x0, x_prev
 
 
-def tabled_steps(
-    unet: UNet2DModel, sched: DDPMScheduler | DDIMScheduler, x: torch.Tensor, generator: torch.Generator | None
-) -> Iterator[SampleStep]:
-    """The tabled update run eagerly, one record per step (the fast path's math, on any device)."""
-    tables = step_tables(sched).to(x.device)
-    noise = draw_step_noise(tables, tuple(x.shape), generator, x.device, x.dtype)
-    timesteps = tables.timesteps.tolist()
-    for i in range(len(timesteps)):
-        index = torch.tensor([i], device=x.device)
-        with torch.no_grad():
-            noise_pred, pred_x0, x_prev = tabled_step(unet, tables, noise, x, index)
-        yield SampleStep(step=i, t=timesteps[i], x_t=x, pred_x0=pred_x0, noise_pred=noise_pred, x_prev=x_prev)
-        x = x_prev
-
-
 def _graph_steps(
     unet: UNet2DModel, sched: DDPMScheduler | DDIMScheduler, x: torch.Tensor, generator: torch.Generator | None
 ) -> Iterator[SampleStep]:
@@ -520,14 +505,6 @@ def fast_path_available(device: torch.device | str | None = None) -> bool:
     if not torch.cuda.is_available():
         return False
     return device is None or torch.device(device).type == "cuda"
-
-
-def run_to_end(steps: Iterator[SampleStep]) -> list[SampleStep]:
-    """Drain a sampler; returns every record (the last one's ``x_prev`` is the result)."""
-    records = list(steps)
-    if not records:
-        raise ValueError("the sampler yielded no steps")
-    return records
 
 
 def final_sample(steps: Iterator[SampleStep]) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Shape tracing: walk a batch through any ``nn.Module`` and record every step (seed: 基础UNet).
+"""Shape tracing: walk a batch through any ``nn.Module`` and record every step (tutorial: 基础UNet).
 
 The seed follows one batch ``torch.Size([8, 1, 28, 28])`` through BasicUNet by hand, printing
 inside the model: 第1次输入 -> 第1次卷积 -> 第1次激活函数 -> 第1下采样 -> ... -> 第3激活函数后.
@@ -11,15 +11,15 @@ This module records the same walk with forward hooks, without touching the model
   order of ``h.pop()`` is visible. When the input cannot pass, the steps that worked are kept
   and the failing step is named with its shapes (``TraceFailure``): a 30x30 input fails at the
   first skip, where the upsampled map is 14x14 but the stored skip is 15x15.
-* ``seed_walk(trace)`` groups the steps into the seed's stages (down path, then up path) and
-  adds the "input" row of each stage, so that 8x1x28x28 gives the seed's 24 rows exactly. Steps
+* ``seed_walk(trace)`` groups the steps into the tutorial's stages (down path, then up path) and
+  adds the "input" row of each stage, so that 8x1x28x28 gives the tutorial's 24 rows exactly. Steps
   and failures are data (kind, path, stage, shapes); the UI words them (``ui.inside_tab.wording``).
 * ``unet2d_anatomy(...)`` traces diffusers' ``UNet2DModel`` block by block on the *meta*
   device (shapes and parameter counts without any arithmetic or memory), with attention
   blocks, the timestep-embedding path and per-block parameters that sum to the total
-  (1,707,009 for the seed's config).
+  (1,707,009 for the tutorial's config).
 
-A note on the seed's text: ``list.pop()`` takes the *last* element, not the first, so the skip
+A note on the tutorial's text: ``list.pop()`` takes the *last* element, not the first, so the skip
 stored last (64x14x14) is added first; that is what makes ``h`` a last-in-first-out stack.
 """
 
@@ -413,12 +413,12 @@ def trace_module(
 
 
 # ------------------------------------------------------------------------------------------
-# The seed's walk: stages, input rows, shapes as text
+# The tutorial's walk: stages, input rows, shapes as text
 # ------------------------------------------------------------------------------------------
 
 
 def seed_walk(trace: Trace, input_features: torch.Tensor | None = None) -> Trace:
-    """Group a UNet's trace into the seed's stages and add each stage's "input" row.
+    """Group a UNet's trace into the tutorial's stages and add each stage's "input" row.
 
     A stage is "input, conv, activation" plus, on the down path, the downsampling after it and,
     on the up path, the upsampling and skip addition before the conv. The path switches to "up"
@@ -499,7 +499,7 @@ def spatial(shape: tuple[int, ...]) -> str:
 def random_input(
     batch: int, channels: int, height: int, width: int, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """The seed's ``torch.rand(8, 1, 28, 28)`` for any allowed size (checked before allocating).
+    """The tutorial's ``torch.rand(8, 1, 28, 28)`` for any allowed size (checked before allocating).
 
     Returns:
         `torch.Tensor`, (batch, channels, height, width), uniform in [0, 1).
@@ -528,7 +528,7 @@ def fit_images(images: torch.Tensor, batch: int, channels: int, height: int, wid
 
 
 def trace_basic_unet(model: nn.Module, x: torch.Tensor, features: int = FEATURE_CHANNELS) -> Trace:
-    """The seed's walk of ``x`` through a BasicUNet: ``seed_walk(trace_module(model, x))``."""
+    """The tutorial's walk of ``x`` through a BasicUNet: ``seed_walk(trace_module(model, x))``."""
     return seed_walk(trace_module(model, x, features=features), _features(x, features))
 
 
@@ -581,7 +581,7 @@ class Anatomy:
 def unet2d_config(
     block_out_channels: tuple[int, ...] = (32, 64, 64), layers_per_block: int = 2, attention: bool = True
 ) -> dict:
-    """The seed's UNet2DModel config with the three knobs changed.
+    """The tutorial's UNet2DModel config with the three knobs changed.
 
     The first down block (and last up block) is plain; the others use attention when
     ``attention`` is on, as in the seed (``DownBlock2D, AttnDownBlock2D, AttnDownBlock2D``).
@@ -616,7 +616,7 @@ def unet2d_anatomy(
 ) -> Anatomy:
     """Trace a ``UNet2DModel`` block by block on the meta device (no memory, no arithmetic).
 
-    Cached: a meta-device forward of the seed's config takes about 150 ms on a 2-core CPU (PyTorch's
+    Cached: a meta-device forward of the tutorial's config takes about 150 ms on a 2-core CPU (PyTorch's
     meta kernels for GroupNorm and attention run in Python), and a class moves the same few knobs, so
     each configuration is traced once. The returned ``Anatomy`` is shared: treat it as read-only.
 
@@ -629,7 +629,7 @@ def unet2d_anatomy(
     Returns:
         An ``Anatomy`` with one ``BlockRecord`` per top-level block in forward order (blocks
         not reached after a failure at the end); their parameters sum to ``total_parameters``
-        (1,707,009 for the seed's config), whether or not the input passes.
+        (1,707,009 for the tutorial's config), whether or not the input passes.
     """
     try:
         channels, shape = tuple(block_out_channels), tuple(input_shape)  # hashable for the cache

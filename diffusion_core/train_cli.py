@@ -2,7 +2,7 @@
 
 Examples::
 
-    # the bundled BasicUNet: the seed's recipe, 1,400 steps of 128 (~18 epochs of the bundled 10k digits)
+    # the bundled BasicUNet: the tutorial's recipe, 1,400 steps of 128 (~18 epochs of the bundled 10k digits)
     python -m diffusion_core train --model basic --steps 1400 --seed 0 --output assets/checkpoints/basic_unet
 
     # the bundled DDPM model, with EMA, on a GPU (the recipe in assets/checkpoints/README.md)
@@ -319,7 +319,7 @@ def _save(
         sample_steps = 5 if config.model == "basic" else args.ddpm_sample_steps
         _samples_png(weights, config, args.samples, sample_steps, config.seed).save(folder / SAMPLES_NAME)
         log["samples"][SAMPLES_NAME] = {
-            "sampler": "the seed's 5-step 'move 1/(n-i) of the way' sampler"
+            "sampler": "the tutorial's 5-step 'move 1/(n-i) of the way' sampler"
             if config.model == "basic"
             else f"DDPMPipeline, {sample_steps} steps",
             "images": args.samples,
@@ -368,7 +368,7 @@ def _downsample(values: list[float], points: int) -> list[float]:
 def _samples_png(model, config: TrainConfig, count: int, steps: int, seed: int) -> Image.Image:
     generator = torch.Generator().manual_seed(seed)
     if config.model == "basic":
-        # the seed's sampler: start from U[0, 1) noise and move 1/(n - i) of the way to the prediction
+        # the tutorial's sampler: start from U[0, 1) noise and move 1/(n - i) of the way to the prediction
         channels = model.down_layers[0].in_channels
         x = torch.rand(count, channels, 28, 28, generator=generator).to(next(model.parameters()).device)
         for i in range(steps):

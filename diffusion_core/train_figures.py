@@ -2,7 +2,7 @@
 
 * ``smooth``: the debiased exponential moving average of a loss curve (TensorBoard's smoothing).
 * ``loss_figure``: the plotly loss curve, raw per-step loss and its smoothing, linear or log scale.
-* ``preview_rows``: the seed's three rows "input / corrupted (or noised) / network prediction".
+* ``preview_rows``: the tutorial's three rows "input / corrupted (or noised) / network prediction".
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def loss_figure(steps: Sequence[int], losses: Sequence[float], log_scale: bool, 
 
 @torch.no_grad()
 def preview_rows(kind: str, model: torch.nn.Module, x: torch.Tensor, seed: int) -> tuple[Image.Image, ...]:
-    """The seed's three rows for fixed images: (input, corrupted or noised, network prediction).
+    """The tutorial's three rows for fixed images: (input, corrupted or noised, network prediction).
 
     For ``"basic"`` (BasicUNet, predicts x0) row 2 is ``corrupt`` with amount = linspace(0, 1, B)
     and row 3 the model's prediction. For ``"ddpm"`` (UNet2DModel, predicts the noise) row 2 is
@@ -81,7 +81,7 @@ def preview_rows(kind: str, model: torch.nn.Module, x: torch.Tensor, seed: int) 
     Args:
         kind: ``"basic"`` or ``"ddpm"``.
         model: the model being trained, on any device (its train/eval mode is left as it is).
-        x (`torch.Tensor`, (B, C, H, W), in [0, 1], on the CPU): the preview images (the seed's B = 8).
+        x (`torch.Tensor`, (B, C, H, W), in [0, 1], on the CPU): the preview images (the tutorial's B = 8).
         seed: seeds the corruption or Gaussian noise, so every preview of a run uses the same draw.
 
     Returns:

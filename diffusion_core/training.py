@@ -191,10 +191,6 @@ class TrainConfig:
         return asdict(self)
 
 
-TINY_CONFIG_BASIC = TrainConfig(model="basic", steps=6, epochs=None, batch_size=16, seed=0)  # for tests
-TINY_CONFIG_DDPM = TrainConfig(model="ddpm", steps=4, epochs=None, batch_size=8, seed=0)  # for tests
-
-
 def _finite_in(value: object, low: float, high: float, open_low: bool = False) -> bool:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return False

@@ -1,4 +1,4 @@
-"""Pictures of a UNet walk (seed: 基础UNet): the "U" diagram with live shapes, and feature-map strips.
+"""Pictures of a UNet walk (tutorial: 基础UNet): the "U" diagram with live shapes, and feature-map strips.
 
 ``u_diagram`` draws one box per step of a ``diffusion_core.tracing`` walk: x is the order of the
 steps, y the resolution level (28×28 at the top, 14×14 below, 7×7 at the bottom), so the down

@@ -1,4 +1,4 @@
-"""The seed's corrupt(x, amount): endpoints, broadcasting, ranges, reproducibility, checks."""
+"""The tutorial's corrupt(x, amount): endpoints, broadcasting, ranges, reproducibility, checks."""
 
 import pytest
 import torch

@@ -10,6 +10,7 @@ import math
 
 import pytest
 import torch
+from tiny import TINY_UNET
 
 from diffusion_core import classifier as feature_classifier
 from diffusion_core import comparison_lab, metrics, quality_curves, sampling
@@ -215,8 +216,6 @@ def test_validate_curves_rejects_broken_files():
 # The comparison lab, on a tiny UNet2DModel (28x28, few channels) so it runs fast on a CPU
 # ----------------------------------------------------------------------------------------------
 
-TINY_UNET = {"block_out_channels": (8, 16, 16), "layers_per_block": 1, "norm_num_groups": 4, "attention_head_dim": 8}
-
 
 @pytest.fixture(scope="module")
 def tiny_ddpm():
@@ -225,7 +224,7 @@ def tiny_ddpm():
     from diffusion_core.models import build_unet2d
 
     torch.manual_seed(0)
-    unet = build_unet2d(**TINY_UNET).eval()
+    unet = build_unet2d(**{**TINY_UNET, "sample_size": 28}).eval()
     return unet, DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2")
 
 

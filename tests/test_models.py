@@ -1,4 +1,4 @@
-"""The two networks: the seed's parameter counts and shapes."""
+"""The two networks: the tutorial's parameter counts and shapes."""
 
 import torch
 

@@ -1,22 +1,29 @@
-"""Tests of diffusion_core.sampling: oracles against the seed's loop and against diffusers' DDPMPipeline."""
+"""Tests of diffusion_core.sampling: oracles against the tutorial's loop and against diffusers' DDPMPipeline."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import pytest
 import torch
 from diffusers import DDPMPipeline, DDPMScheduler
+from tiny import TINY_UNET
 
 from diffusion_core import sampling
 from diffusion_core.models import BasicUNet, build_unet2d
 
-# A tiny UNet2DModel with the seed's block types (fast on 2 CPU cores): 8x8 images.
-TINY_UNET = {
-    "sample_size": 8,
-    "block_out_channels": (8, 16, 16),
-    "layers_per_block": 1,
-    "norm_num_groups": 4,
-    "attention_head_dim": 8,
-}
+
+def tabled_steps(unet, sched, x: torch.Tensor, generator: torch.Generator | None) -> Iterator[sampling.SampleStep]:
+    """The tabled update run eagerly, one record per step (the fast path's math, on any device)."""
+    tables = sampling.step_tables(sched).to(x.device)
+    noise = sampling.draw_step_noise(tables, tuple(x.shape), generator, x.device, x.dtype)
+    timesteps = tables.timesteps.tolist()
+    for i in range(len(timesteps)):
+        index = torch.tensor([i], device=x.device)
+        with torch.no_grad():
+            noise_pred, pred_x0, x_prev = sampling.tabled_step(unet, tables, noise, x, index)
+        yield sampling.SampleStep(step=i, t=timesteps[i], x_t=x, pred_x0=pred_x0, noise_pred=noise_pred, x_prev=x_prev)
+        x = x_prev
 
 
 @pytest.fixture(scope="module")
@@ -27,11 +34,11 @@ def unet():
 
 @pytest.fixture(scope="module")
 def train_scheduler():
-    return DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2")  # the seed's
+    return DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2")  # the tutorial's
 
 
 def seed_mix_loop(net, n_steps, x):
-    """The seed's sampling loop, verbatim apart from the device and the plotting."""
+    """The tutorial's sampling loop, verbatim apart from the device and the plotting."""
     step_history = [x.detach().cpu()]
     pred_output_history = []
     for i in range(n_steps):
@@ -146,7 +153,7 @@ def test_tabled_step_matches_the_scheduler(unet, train_scheduler, sampler):
     scheduler.set_timesteps(15)
     generator = torch.Generator().manual_seed(5)
     x = torch.randn(2, 1, 8, 8, generator=generator)
-    tabled = list(sampling.tabled_steps(unet, scheduler, x, generator))
+    tabled = list(tabled_steps(unet, scheduler, x, generator))
     assert len(tabled) == len(plain) == 15
     for a, b in zip(plain, tabled, strict=True):
         assert a.t == b.t

@@ -10,18 +10,12 @@ import pytest
 import torch
 from diffusers import DDPMPipeline, DDPMScheduler
 from PIL import Image
+from tiny import TINY_UNET
 
 from diffusion_core.checkpoints import BASIC_UNET_DIR, DDPM_DIR, load_ddpm_pipeline
 from diffusion_core.models import BasicUNet, build_unet2d
 from ui.sampling_tab import mix, pipeline, scheduler_loop
 
-TINY_UNET = {
-    "sample_size": 8,
-    "block_out_channels": (8, 16, 16),
-    "layers_per_block": 1,
-    "norm_num_groups": 4,
-    "attention_head_dim": 8,
-}
 needs_checkpoints = pytest.mark.skipif(
     not (DDPM_DIR / "model_index.json").is_file() or not (BASIC_UNET_DIR / "model.safetensors").is_file(),
     reason="the bundled checkpoints (assets/checkpoints) are not there",

@@ -1,4 +1,4 @@
-"""Shape tracing: the seed's walk as the oracle, named failures, feature maps, UNet2DModel anatomy.
+"""Shape tracing: the tutorial's walk as the oracle, named failures, feature maps, UNet2DModel anatomy.
 
 The core returns data (path, kind, stage, shapes); the words of each step are the UI's and are
 tested in ``test_inside_tab.py`` against the same oracle (``SEED_WALK``).
@@ -22,7 +22,7 @@ from diffusion_core.tracing import (
 )
 from diffusion_core.unet_figures import feature_strip, u_diagram
 
-# The seed's walk for x = torch.rand(8, 1, 28, 28), transcribed row for row from the tutorial
+# The tutorial's walk for x = torch.rand(8, 1, 28, 28), transcribed row for row from the tutorial
 # (基础UNet): the step as the tutorial words it, and the torch.Size it prints.
 SEED_WALK = [
     ("第1次输入", (8, 1, 28, 28)),
@@ -63,7 +63,7 @@ SEED_STEPS = [(path, kind, stage) for path, stage, kinds in SEED_STAGES for kind
 
 
 def as_data(step) -> tuple[str, str, int]:
-    """A step (or failure) as the seed's data: (path, kind, stage)."""
+    """A step (or failure) as the tutorial's data: (path, kind, stage)."""
     return step.path, step.kind, step.stage
 
 
@@ -81,7 +81,7 @@ def test_walk_matches_the_seed_row_for_row(net):
     ]
     assert [s.index for s in trace.steps] == list(range(len(SEED_WALK)))
     assert trace.total_parameters == BASIC_UNET_PARAMETERS == 309_057
-    assert sum(s.parameters for s in trace.steps) == 309_057  # per layer, summing to the seed's figure
+    assert sum(s.parameters for s in trace.steps) == 309_057  # per layer, summing to the tutorial's figure
 
 
 def test_walk_kinds_and_layers(net):
@@ -117,7 +117,7 @@ def test_30x30_fails_at_the_first_skip_with_both_shapes(net):
     assert failure.shapes == ((8, 64, 14, 14), (8, 64, 15, 15))  # upsampled vs stored skip
     assert failure.mismatched_skip == failure.shapes
     assert (failure.downsamplings, failure.size_divisor) == (2, 4)  # 30 is not divisible by 4
-    # the steps that worked are kept: the seed's first 16 rows, with 30x30 shapes
+    # the steps that worked are kept: the tutorial's first 16 rows, with 30x30 shapes
     assert [as_data(s) for s in trace.steps] == SEED_STEPS[:16]
     assert trace.steps[-1].out_shape == (8, 64, 14, 14)
     assert trace.steps[failure.skip_source].out_shape == (8, 64, 15, 15)

@@ -15,13 +15,12 @@ import pytest
 import torch
 from diffusers import DDPMPipeline
 from PIL import Image
+from tiny import TINY_CONFIG_BASIC, TINY_CONFIG_DDPM
 
 from diffusion_core.checkpoints import load_basic_unet
 from diffusion_core.data import load_mnist
 from diffusion_core.training import (
     FIRST_STEP_RTOL_CPU,
-    TINY_CONFIG_BASIC,
-    TINY_CONFIG_DDPM,
     TrainConfig,
     build_model,
     make_ema,

@@ -1,4 +1,4 @@
-"""Tab 1 · 损坏过程 / Corruption: the seed's ``corrupt(x, amount)`` with uniform noise."""
+"""Tab 1 · 损坏过程 / Corruption: the tutorial's ``corrupt(x, amount)`` with uniform noise."""
 
 from __future__ import annotations
 
@@ -59,11 +59,11 @@ TEXT: Text = {
     },
 }
 
-CODE_TEMPLATE = """import torch
+CORRUPT_CODE = """import torch
 import torchvision
 from torchvision import transforms
 
-# The seed's corruption: mix x with uniform noise by `amount` (0 = input, 1 = noise).
+# The tutorial's corruption: mix x with uniform noise by `amount` (0 = input, 1 = noise).
 def corrupt(x, amount, generator=None):
     noise = torch.rand(x.shape, generator=generator)
     amount = amount.view(-1, 1, 1, 1)  # (B,) -> (B, 1, 1, 1) so it broadcasts
@@ -82,12 +82,12 @@ noised_x = corrupt(x, amount, generator)
 grid = torchvision.utils.make_grid(noised_x)  # the lower row above
 """
 
-MNIST_DATA = """# 8 digits of the MNIST test set, picked with seed {seed}
+MNIST_DATA_CODE = """# 8 digits of the MNIST test set, picked with seed {seed}
 dataset = torchvision.datasets.MNIST("data", train=False, download=True, transform=transforms.ToTensor())
 index = torch.randperm(len(dataset), generator=torch.Generator().manual_seed({seed}))[:8]
 x = torch.stack([dataset[i][0] for i in index])  # (8, 1, 28, 28) in [0, 1]"""
 
-UPLOAD_DATA = """# your image as a tensor (1, C, H, W) in [0, 1]
+UPLOAD_DATA_CODE = """# your image as a tensor (1, C, H, W) in [0, 1]
 from PIL import Image
 x = transforms.ToTensor()(Image.open("my_image.png").convert("RGB")).unsqueeze(0)
 x = x.repeat(8, 1, 1, 1)  # the same image 8 times for the strip"""
@@ -108,7 +108,7 @@ def corrupt(source: Any, seed: Any, amount: Any, upload: Any, lang: Any) -> tupl
     # 1. one noise draw, reused, so moving the slider only changes the mix
     generator = torch.Generator().manual_seed(seed)
     noise = torch.rand(strip.shape, generator=generator)
-    # 2. the single view at the chosen amount, and the seed's linspace(0, 1, 8) strip
+    # 2. the single view at the chosen amount, and the tutorial's linspace(0, 1, 8) strip
     mixed = corruption.corrupt(strip, amount, noise=noise)
     strip_noised = corruption.corrupt(strip, torch.linspace(0, 1, strip.shape[0]), noise=noise)
 
@@ -135,8 +135,8 @@ def corrupt(source: Any, seed: Any, amount: Any, upload: Any, lang: Any) -> tupl
         low=float(mixed.min()),
         high=float(mixed.max()),
     )
-    data = (MNIST_DATA if is_mnist else UPLOAD_DATA).format(seed=seed)
-    code = CODE_TEMPLATE.format(data=data, seed=seed, amount=amount)
+    data = (MNIST_DATA_CODE if is_mnist else UPLOAD_DATA_CODE).format(seed=seed)
+    code = CORRUPT_CODE.format(data=data, seed=seed, amount=amount)
     return single, clean_row, noisy_row, histogram, formula, code
 
 

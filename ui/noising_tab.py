@@ -121,7 +121,7 @@ TEXT: Text = {
     },
 }
 
-CODE_TEMPLATE = """import torch
+NOISING_CODE = """import torch
 import torchvision
 from diffusers import DDPMScheduler
 {data}
@@ -145,13 +145,13 @@ alpha_bar = noise_scheduler.alphas_cumprod[{t}]  # {alpha_bar:.6f}
 assert torch.allclose(x_t, alpha_bar.sqrt() * xb + (1 - alpha_bar).sqrt() * noise, atol=1e-6)
 """
 
-MNIST_DATA = """from torchvision import transforms
+MNIST_DATA_CODE = """from torchvision import transforms
 
 dataset = torchvision.datasets.MNIST("data", train=False, download=True, transform=transforms.ToTensor())
 index = torch.randperm(len(dataset), generator=torch.Generator().manual_seed({seed}))[:8]
 xb = torch.stack([dataset[i][0] for i in index])  # (8, 1, 28, 28) in [0, 1]"""
 
-UPLOAD_DATA = """from PIL import Image
+UPLOAD_DATA_CODE = """from PIL import Image
 from torchvision import transforms
 
 xb = transforms.ToTensor()(Image.open("my_image.png").convert("RGB")).unsqueeze(0).repeat(8, 1, 1, 1)"""
@@ -196,7 +196,7 @@ def ddpm_noise(
     # 1. one noise draw for the whole view, so moving t changes only the mix
     scheduler = make_scheduler(config)
     noise = draw_noise(tuple(x0.shape), noise_kind, torch.Generator().manual_seed(seed))
-    # 2. the seed's strip: timesteps linspace(0, T-1, 8), one per image
+    # 2. the tutorial's strip: timesteps linspace(0, T-1, 8), one per image
     strip_t = seed_timesteps(config.num_train_timesteps)
     noisy_strip, _ = add_noise(x0, strip_t, scheduler, noise=noise)
     # 3. the single view: every image at the chosen t
@@ -229,8 +229,8 @@ def ddpm_noise(
         std=float(x_t.std()),
     )
     explanation = pick(TEXT, "why_rand" if noise_kind == "rand" else "why_randn", lang)
-    code = CODE_TEMPLATE.format(
-        data=(MNIST_DATA if is_mnist else UPLOAD_DATA).format(seed=seed),
+    code = NOISING_CODE.format(
+        data=(MNIST_DATA_CODE if is_mnist else UPLOAD_DATA_CODE).format(seed=seed),
         T=config.num_train_timesteps,
         T_last=config.num_train_timesteps - 1,
         schedule=config.beta_schedule,

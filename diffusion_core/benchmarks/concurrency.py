@@ -166,7 +166,7 @@ def train_args(steps: int, batch: int, seed: int) -> tuple:
 
 
 def sample_args(steps: int, batch: int, seed: int) -> tuple:
-    """Arguments of ``/mix_sample``: the seed's few-step sampler."""
+    """Arguments of ``/mix_sample``: the tutorial's few-step sampler."""
     return (steps, batch, seed, "en")
 
 

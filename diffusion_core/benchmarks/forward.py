@@ -1,7 +1,7 @@
 """Benchmarks of the forward-process lessons: corrupt and ddpm_noise, cold start, idle memory.
 
 * core: the tensor work of one slider move (data -> noise -> mix -> image grid), target <= 20 ms;
-  beside it the seed's way of drawing the same figure (matplotlib ``imshow`` of a ``make_grid``),
+  beside it the tutorial's way of drawing the same figure (matplotlib ``imshow`` of a ``make_grid``),
   measured in the same run, as the plain reference.
 * API: p50/p95 of ``/corrupt`` and ``/ddpm_noise`` through gradio_client against a no-op Gradio
   endpoint (the framework's floor), target <= 50 ms added at p95.
@@ -43,7 +43,7 @@ def _core_ddpm_noise() -> None:
 
 
 def _seed_matplotlib_figure() -> None:
-    """The seed's way: two matplotlib imshow rows of make_grid, rendered to PNG."""
+    """The tutorial's way: two matplotlib imshow rows of make_grid, rendered to PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -80,10 +80,10 @@ def run(quick: bool = False) -> list[BenchTable]:
         core.rows.append([name, ms(percentile(times, 50)), ms(percentile(times, 95)), "≤ 20 ms"])
     try:
         seed_times = time_calls(_seed_matplotlib_figure, max(3, repeats // 10), warmup=1)
-        core.rows.append(["(plain reference) the seed's matplotlib figure -> PNG", ms(percentile(seed_times, 50)),
+        core.rows.append(["(plain reference) the tutorial's matplotlib figure -> PNG", ms(percentile(seed_times, 50)),
                           ms(percentile(seed_times, 95)), "—"])  # fmt: skip
     except ImportError:
-        core.notes.append("matplotlib is not installed: the seed's figure reference was skipped.")
+        core.notes.append("matplotlib is not installed: the tutorial's figure reference was skipped.")
 
     with noop_server() as noop_url, app_server() as (app_url, cold_start):
         api = latency_table(

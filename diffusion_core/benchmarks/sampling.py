@@ -4,7 +4,7 @@ CPU (always):
 * the UNet2DModel forward for 16 images (the cost every step pays);
 * time to the first streamed record (``SampleStep``) of a 16-image DPM-Solver++ run, target < 0.5 s;
 * a 16-image DPM-Solver++ 20-step grid (sampling + ``make_grid`` PNG), target < 3 s, against the
-  seed's 1000-step DDPM loop for the same 16 images (extrapolated from 20 of its steps: the
+  tutorial's 1000-step DDPM loop for the same 16 images (extrapolated from 20 of its steps: the
   per-step cost is the same forward).
 
 GPU (only with CUDA): 1000 DDPM steps at batch 8, the CUDA-graph fast path against the diffusers
@@ -67,7 +67,7 @@ def cpu_tables(quick: bool) -> list[BenchTable]:
         forward = time_calls(lambda: unet(x, torch.tensor(500)), repeats=repeats * 2, warmup=2)
     first = [_first_record_seconds(unet, scheduler, 16) for _ in range(repeats)]
     grid = time_calls(lambda: _grid_png(unet, scheduler, "dpm++", 20, 16), repeats=repeats, warmup=1)
-    # the seed's way: DDPM, 1000 steps; time 20 of them and scale (each step is one forward)
+    # the tutorial's way: DDPM, 1000 steps; time 20 of them and scale (each step is one forward)
     ddpm_20 = time_calls(lambda: _grid_png(unet, scheduler, "ddpm", 20, 16), repeats=1, warmup=0)[0]
     seed_1000 = ddpm_20 * 1000 / 20
     forward_median = statistics.median(forward)
@@ -90,7 +90,7 @@ def cpu_tables(quick: bool) -> list[BenchTable]:
         "yes" if grid_median < GRID_TARGET_S else "no",
     ])  # fmt: skip
     table.rows.append([
-        "16-image grid, the seed's DDPM 1000 steps (extrapolated from 20)",
+        "16-image grid, the tutorial's DDPM 1000 steps (extrapolated from 20)",
         f"{seed_1000:.1f} s",
         "-",
         f"DPM-Solver++ 20 is {seed_1000 / grid_median:.0f}x faster",

@@ -27,7 +27,7 @@ MODE_KEYS = {mode: f"mode_{mode}" for mode in LAB_MODES}  # each toggle's text k
 GRID_KEYS = {"correct": "label_correct", **MODE_KEYS}  # each grid's label key, in the order shown
 LAB_SAMPLERS = ("ddim", "dpm++", "euler", "ddpm")
 
-LAB_CODE = """import torch
+FAILURES_CODE = """import torch
 from diffusion_core import comparison_lab, metrics
 from diffusion_core.checkpoints import load_ddpm_pipeline
 from diffusion_core.sampling import scheduler_sample, final_sample
@@ -109,5 +109,5 @@ def quality_failures(modes: Any, sampler: Any, steps: Any, few: Any, n: Any, see
             conf=result.confidence, bal=result.class_balance, low=result.raw_min, high=result.raw_max
         )
         outputs += [to_image(result.images, nrow=8, scale=3), f"{sentence}\n\n*{measured}*"]
-    code = LAB_CODE.format(seed=seed, steps=steps, sampler=sampler, n=n, few=few)
+    code = FAILURES_CODE.format(seed=seed, steps=steps, sampler=sampler, n=n, few=few)
     return (*outputs, code)

@@ -1,8 +1,8 @@
-"""Tab 3 · 内部结构 / Inside the UNet: the seed's shape walk through BasicUNet, live, and UNet2DModel's anatomy.
+"""Tab 3 · 内部结构 / Inside the UNet: the tutorial's shape walk through BasicUNet, live, and UNet2DModel's anatomy.
 
 One module per section of the lesson:
 
-* ``text``: the tab's words (zh/en), including the seed's step names and the failure explanations;
+* ``text``: the tab's words (zh/en), including the tutorial's step names and the failure explanations;
 * ``wording``: walk steps and failures (core data) turned into those words;
 * ``basic_unet``: the live shape walk through BasicUNet (API ``/trace_shapes``) and its widgets;
 * ``basic_unet_code``: the walk's code panel;
@@ -23,7 +23,7 @@ from ui.inside_tab.basic_unet import show_upload, step_of_row, trace_shapes
 from ui.inside_tab.text import TEXT
 from ui.inside_tab.unet2d import BLOCK_PRESETS, unet2d_anatomy, unet2d_code
 
-FIRST_SHAPE = (8, 1, 28, 28)  # B, C, H, W: the seed's torch.rand(8, 1, 28, 28)
+FIRST_SHAPE = (8, 1, 28, 28)  # B, C, H, W: the tutorial's torch.rand(8, 1, 28, 28)
 FIRST_WALK = ("random", 0, *FIRST_SHAPE, None, 1)  # source, seed, B, C, H, W, upload, step
 FIRST_KNOBS = (BLOCK_PRESETS[0], 2, True)  # block_out_channels, layers_per_block, attention
 

@@ -1,4 +1,4 @@
-"""The BasicUNet code panel: the seed's model and the walk with forward hooks, as runnable Python.
+"""The BasicUNet code panel: the tutorial's model and the walk with forward hooks, as runnable Python.
 
 ``walk_code`` fills the template with the input the tab used (random, MNIST or an upload), its shape
 (B, C, H, W) and what the walk gave (output shape or error, parameter count).

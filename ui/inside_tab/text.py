@@ -1,7 +1,7 @@
-"""The Inside-the-UNet tab's words, zh and en: lesson Markdown, labels, table texts and the seed's step names.
+"""The Inside-the-UNet tab's words, zh and en: lesson Markdown, labels, table texts and the tutorial's step names.
 
 Each entry is ``key -> {"zh": ..., "en": ...}`` (see ``ui.i18n``). Templates use ``str.format`` fields.
-The seed's names of the walk's steps are ``step_<path>_<kind>`` (``{n}``: the stage number), and the
+The tutorial's names of the walk's steps are ``step_<path>_<kind>`` (``{n}``: the stage number), and the
 explanations of a failed walk are ``failure_skip`` / ``failure_layer``.
 """
 
@@ -195,7 +195,7 @@ TEXT: Text = {
         "en": "self-attention in the low-resolution blocks (saves memory)",
     },
     "attn_off": {"zh": "（已关闭）", "en": "(switched off)"},
-    # the seed's names of the walk's steps (基础UNet): step_<path>_<kind>, {n} = stage number
+    # the tutorial's names of the walk's steps (基础UNet): step_<path>_<kind>, {n} = stage number
     "step_down_input": {"zh": "第{n}次输入", "en": "Down {n}: input"},
     "step_down_conv": {"zh": "第{n}次卷积", "en": "Down {n}: convolution"},
     "step_down_act": {"zh": "第{n}次激活函数", "en": "Down {n}: activation"},

@@ -1,4 +1,4 @@
-"""The walk in words: the seed's name of each step, the table's notes, and why a walk failed (zh/en).
+"""The walk in words: the tutorial's name of each step, the table's notes, and why a walk failed (zh/en).
 
 The core (``diffusion_core.tracing``) returns data: ``TraceStep`` and ``TraceFailure`` with kinds,
 paths, stages and shapes. This module turns them into the lesson's Chinese or English text.
@@ -16,9 +16,9 @@ POP_ORDER_EN = {1: "first", 2: "second"}
 
 
 def step_label(step: TraceStep | TraceFailure, lang: str) -> str:
-    """The seed's name of a walk step: ``第2跳跃后`` (zh) or ``Up 2: after skip`` (en).
+    """The tutorial's name of a walk step: ``第2跳跃后`` (zh) or ``Up 2: after skip`` (en).
 
-    Steps outside the seed's stages (no ``step_<path>_<kind>`` text) are named by stage and module.
+    Steps outside the tutorial's stages (no ``step_<path>_<kind>`` text) are named by stage and module.
     """
     key = f"step_{step.path}_{step.kind}"
     if key not in TEXT:

@@ -1,4 +1,4 @@
-"""Tab 5 · 采样 / Sampling: the seed's mix sampler, the DDPM loop step by step, and ``DDPMPipeline``.
+"""Tab 5 · 采样 / Sampling: the tutorial's mix sampler, the DDPM loop step by step, and ``DDPMPipeline``.
 
 One module per section of the lesson; this file only lays them out and wires their events.
 

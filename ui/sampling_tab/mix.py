@@ -1,7 +1,7 @@
 """Section A · the tutorial's mix sampler with BasicUNet (API ``/mix_sample``), with scrub and play.
 
 Start from ``torch.rand``; at step i move ``1/(n_steps - i)`` of the way towards the model's
-prediction. The seed's two-column figure ("x (model input)" / "model prediction"), one row per
+prediction. The tutorial's two-column figure ("x (model input)" / "model prediction"), one row per
 step, is streamed as it grows; afterwards any step can be scrubbed to or played.
 """
 
@@ -79,7 +79,7 @@ def _step_pair(state: dict, index: int) -> tuple[Any, Any]:
 
 @gpu_task(mix_gpu_seconds)
 def mix_sample(n_steps: Any, batch: Any, seed: Any, lang: Any, session_models: Any = None):
-    """Handler of the ``mix_sample`` API: stream the seed's two-column figure as it grows.
+    """Handler of the ``mix_sample`` API: stream the tutorial's two-column figure as it grows.
 
     Args:
         n_steps: 1 .. ``MAX_MIX_STEPS``; batch: 1 .. ``MAX_BATCH`` images of (1, 28, 28); seed: 0 .. 2**31 - 1.

@@ -116,7 +116,7 @@ def alpha_bar_curve(alpha_bar: list[float], t: float, lang: str):
 
 
 def initial_curve(lang: str):
-    """The seed's training schedule's alpha_bar curve, cursor at t = T - 1 (where sampling starts)."""
+    """The tutorial's training schedule's alpha_bar curve, cursor at t = T - 1 (where sampling starts)."""
     alpha_bar = SEED_SCHEDULER.alphas_cumprod.tolist()
     return alpha_bar_curve(alpha_bar, len(alpha_bar) - 1, lang)
 

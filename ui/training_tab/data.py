@@ -47,7 +47,7 @@ def preview_images(data: str, images: torch.Tensor | None, seed: int) -> torch.T
     """The ``PREVIEW_COUNT`` images of the three-row figure, chosen by ``seed``.
 
     Args:
-        data: ``"mnist"`` (the seed's MNIST batch) or ``"upload"`` (a seeded pick among ``images``).
+        data: ``"mnist"`` (the tutorial's MNIST batch) or ``"upload"`` (a seeded pick among ``images``).
         images (`torch.Tensor`, (N, C, H, W), in [0, 1]): the training set (not needed for MNIST).
 
     Returns:

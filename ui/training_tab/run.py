@@ -1,7 +1,7 @@
 """A training run: start it (API ``/train``), stream its loss curve and previews, stop it; its GPU estimate.
 
 ``train`` streams ``diffusion_core.training``'s ``TrainStep`` records as a plotly loss curve, the
-seed's three rows every N steps and a status line with throughput and ETA. The model trains in
+tutorial's three rows every N steps and a status line with throughput and ETA. The model trains in
 place and is this session's model (``ctx.session_models``) from the first update on, so Stop
 keeps what was learnt; the Sampling tab then uses it.
 """

@@ -121,7 +121,7 @@ TEXT: Text = {
     },
 }
 
-CODE_BASIC = """import torch
+BASIC_TRAIN_CODE = """import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 from diffusion_core.corruption import corrupt      # x * (1 - amount) + rand * amount
@@ -155,7 +155,7 @@ while step < {steps}:
 #     print(record.step, record.loss)
 """
 
-CODE_DDPM = """import torch
+DDPM_TRAIN_CODE = """import torch
 import torch.nn.functional as F
 from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
 from torch.utils.data import DataLoader, TensorDataset
@@ -200,7 +200,7 @@ def training_code(kind: str, steps: int, batch: int, lr: float, seed: int, data:
     fmt = "rgb32" if rgb else "gray28"
     shift = " * 2 - 1" if kind == "ddpm" else ""
     data_note = UPLOAD_NOTE.format(fmt=fmt, shift=shift) if data == "upload" else ""
-    template = CODE_BASIC if kind == "basic" else CODE_DDPM
+    template = BASIC_TRAIN_CODE if kind == "basic" else DDPM_TRAIN_CODE
     channels, size = (3, 32) if rgb else (1, 28)
     return template.format(
         seed=seed, steps=steps, batch=batch, lr=lr, data_note=data_note, channels=channels, size=size
