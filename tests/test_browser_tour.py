@@ -234,7 +234,7 @@ def test_tour_inside_invalid_then_valid_sizes(page, app_url):
     # a valid size: the walk succeeds and every row of the table follows
     set_slider(page, "inside-width", 20)
     summary = wait_for_text(page, "inside-summary", "[8, 1, 28, 20]", timeout=60_000)
-    assert "✅" in summary and "❌" not in summary  # (innerText may begin with the progress timer)
+    assert "✓" in summary and "❌" not in summary  # (innerText may begin with the progress timer)
     page.wait_for_function("() => document.querySelector('#inside-table').innerText.includes('[8, 32, 14, 10]')")
     table_20 = text(page, "inside-table")
     assert "✗" not in table_20 and table_20 != table_28

@@ -383,7 +383,7 @@ TABLE: dict[str, Endpoint] = {
             "step": 1,
             "lang": "en",
         },
-        check=lambda out: out[2].startswith("✅"),
+        check=lambda out: out[2].startswith("✓"),
         params={
             "source": choice("source", ("random", "mnist", "upload"), null="source must be one of"),
             "seed": seed(),

@@ -28,7 +28,7 @@ TEXT: Text = {
         "zh": "同一个种子总是得到同样的数字和噪声，方便复现",
         "en": "The same seed always gives the same digits and noise",
     },
-    "new_batch": {"zh": "🎲 换一批", "en": "🎲 New batch"},
+    "new_batch": {"zh": "↻ 换一批", "en": "↻ New batch"},
     "upload": {"zh": "上传图片（PNG / JPEG，≤ 20 MB）", "en": "Upload an image (PNG / JPEG, ≤ 20 MB)"},
     "code": {"zh": "代码 / Code", "en": "Code / 代码"},
     "need_upload": {"zh": "请先上传一张图片", "en": "Please upload an image first"},

@@ -85,9 +85,9 @@ TEXT: Text = {
     "note_failed": {"zh": "✗ 失败", "en": "✗ failed"},
     "total": {"zh": "合计", "en": "Total"},
     "ok": {
-        "zh": "✅ {shape} 顺利走完 {n} 步，输出 {out}，和输入同形状。BasicUNet（{c} 通道）共有 **{params:,}** 个参数"
+        "zh": "✓ {shape} 顺利走完 {n} 步，输出 {out}，和输入同形状。BasicUNet（{c} 通道）共有 **{params:,}** 个参数"
         "（教程：1 通道时 309057）。",
-        "en": "✅ {shape} passed all {n} steps; the output {out} has the input's shape. BasicUNet ({c} channel(s)) "
+        "en": "✓ {shape} passed all {n} steps; the output {out} has the input's shape. BasicUNet ({c} channel(s)) "
         "has **{params:,}** parameters (tutorial: 309057 for 1 channel).",
     },
     "kept": {

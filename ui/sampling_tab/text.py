@@ -46,7 +46,7 @@ TEXT: Text = {
         "en": "Left: x (model input) | right: model prediction; one row per step",
     },
     "a_scrub": {"zh": "查看第几步", "en": "Show step"},
-    "play": {"zh": "⏵ 播放", "en": "⏵ Play"},
+    "play": {"zh": "▶ 播放", "en": "▶ Play"},
     "x_input": {"zh": "x（模型输入）", "en": "x (model input)"},
     "model_pred": {"zh": "模型预测", "en": "model prediction"},
     "b_title": {
@@ -69,14 +69,14 @@ TEXT: Text = {
         "and Euler at 50 steps do best).",
     },
     "cpu_note": {
-        "zh": "💡 这台服务器没有 GPU：默认用 DPM-Solver++ {steps} 步，几秒就好；DDPM {full_steps} 步在 2 核 CPU 上"
+        "zh": "ℹ 这台服务器没有 GPU：默认用 DPM-Solver++ {steps} 步，几秒就好；DDPM {full_steps} 步在 2 核 CPU 上"
         "生成 16 张约需 4 分钟。",
-        "en": "💡 This server has no GPU: the default is DPM-Solver++ with {steps} steps (a few seconds); DDPM with "
+        "en": "ℹ This server has no GPU: the default is DPM-Solver++ with {steps} steps (a few seconds); DDPM with "
         "{full_steps} steps takes about 4 minutes for 16 images on 2 CPU cores.",
     },
     "gpu_note": {
-        "zh": "💡 在 GPU 上默认完整的 DDPM {full_steps} 步（DDPM/DDIM 用 CUDA Graph 快速路径）。",
-        "en": "💡 On a GPU the default is the full {full_steps}-step DDPM (DDPM/DDIM run the CUDA-graph fast path).",
+        "zh": "ℹ 在 GPU 上默认完整的 DDPM {full_steps} 步（DDPM/DDIM 用 CUDA Graph 快速路径）。",
+        "en": "ℹ On a GPU the default is the full {full_steps}-step DDPM (DDPM/DDIM run the CUDA-graph fast path).",
     },
     "scheduler": {"zh": "调度器（采样方法）", "en": "Scheduler (sampler)"},
     "ddpm": {"zh": "DDPM（原版，需很多步）", "en": "DDPM (the original, many steps)"},
@@ -116,7 +116,7 @@ TEXT: Text = {
     "c_steps": {"zh": "num_inference_steps", "en": "num_inference_steps"},
     "c_run": {"zh": "▶ 运行管道", "en": "▶ Run the pipeline"},
     "c_grid": {"zh": "make_grid 拼出的结果", "en": "The batch through make_grid"},
-    "save": {"zh": "💾 save_pretrained 本次训练的模型（zip）", "en": "💾 save_pretrained this session's model (zip)"},
+    "save": {"zh": "⬇ save_pretrained 本次训练的模型（zip）", "en": "⬇ save_pretrained this session's model (zip)"},
     "save_file": {"zh": "下载管道文件夹（zip）", "en": "Download the pipeline folder (zip)"},
     "status_idle": {"zh": "点击“开始采样”。", "en": "Press “Sample”."},
     "uses_session": {

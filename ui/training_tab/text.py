@@ -90,12 +90,12 @@ TEXT: Text = {
         "(smoothed {smooth:.4f}) · **{rate:.0f} img/s** · {elapsed} elapsed · ETA **{eta}** · device {device}",
     },
     "done": {
-        "zh": "\n\n✅ 训练完成。这个模型现在是你这次会话的模型，「⑤ 采样」页会用它。",
-        "en": "\n\n✅ Done. This model is now your session's model; the ⑤ Sampling tab uses it.",
+        "zh": "\n\n✓ 训练完成。这个模型现在是你这次会话的模型，「⑤ 采样」页会用它。",
+        "en": "\n\n✓ Done. This model is now your session's model; the ⑤ Sampling tab uses it.",
     },
     "stopped": {
-        "zh": "\n\n⏹ 已停止。模型保留了到这一步为止学到的东西，现在是你这次会话的模型，「⑤ 采样」页会用它。",
-        "en": "\n\n⏹ Stopped. The model keeps what it learnt up to this step; it is now your session's model, "
+        "zh": "\n\n■ 已停止。模型保留了到这一步为止学到的东西，现在是你这次会话的模型，「⑤ 采样」页会用它。",
+        "en": "\n\n■ Stopped. The model keeps what it learnt up to this step; it is now your session's model, "
         "and the ⑤ Sampling tab uses it.",
     },
     "session_note": {
