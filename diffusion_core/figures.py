@@ -35,12 +35,15 @@ pio.templates["explorer"] = go.layout.Template(
 pio.templates.default = "explorer"
 
 
+GRID_PADDING = 2  # pixels of grey between the images of a grid
+
+
 def to_image(
     x: torch.Tensor,
     value_range: tuple[float, float] = (0.0, 1.0),
     nrow: int = 8,
     scale: int = 4,
-    padding: int = 2,
+    padding: int = GRID_PADDING,
     clip: bool = True,
 ) -> Image.Image:
     """Render a batch as one image grid with torchvision's ``make_grid``.

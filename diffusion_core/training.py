@@ -411,12 +411,12 @@ class TrainingRun:
         self.noise_generator = torch.Generator(device=self.device).manual_seed(int(config.seed) + 1)
         self.progress = Progress()
         if config.model == "ddpm":
-            alpha_bar = make_training_scheduler(config).alphas_cumprod.to(device=self.device, dtype=torch.float32)
-            self.sqrt_alpha_bar, self.sqrt_one_minus_alpha_bar = alpha_bar.sqrt(), (1 - alpha_bar).sqrt()
             self._scheduler = make_training_scheduler(config)
+            alpha_bar = self._scheduler.alphas_cumprod.to(device=self.device, dtype=torch.float32)
+            self.sqrt_alpha_bar, self.sqrt_one_minus_alpha_bar = alpha_bar.sqrt(), (1 - alpha_bar).sqrt()
         self.bf16 = config.fast and self.device.type == "cuda"
-        if self.bf16:
-            torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN time its algorithms once
+        if config.cuda_graph:  # fixed shapes, captured once: let cuDNN time its algorithms in the warm-up
+            torch.backends.cudnn.benchmark = True
 
     # ------------------------------------------------------------------ saving and resuming
 

@@ -6,7 +6,6 @@ bundled checkpoint (cached, read-only). Every run says which one it used.
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from PIL import Image
 
 from diffusion_core import sampling
 from diffusion_core.checkpoints import BASIC_UNET_DIR, DDPM_DIR
-from diffusion_core.figures import to_image
+from diffusion_core.figures import GRID_PADDING, to_image
 from diffusion_core.models import BasicUNet
 from diffusion_core.noising import SEED_TRAINING_SCHEDULE, make_scheduler
 from diffusion_core.sample_figures import grid_columns
@@ -30,7 +29,6 @@ STREAM_EVERY_S = 0.25  # at most ~4 streamed updates per second
 PANEL_WIDTH = 300  # pixels: the step-by-step pictures beside the scrubber
 GRID_WIDTH = 640  # pixels: a whole batch as one grid
 MAX_GRID_SCALE = 8
-GRID_PADDING = inspect.signature(to_image).parameters["padding"].default  # pixels between the images of a grid
 SEED_DEFAULT = 0  # every section opens with seed 0
 SESSION_FOLDER = "my_pipeline"  # where code and the zip put this session's pipeline
 
