@@ -63,3 +63,29 @@ def test_language_switch_translates_the_page(page, app_url):
     page.wait_for_function("() => document.body.innerText.includes('一种简单的损坏')")
     page.get_by_role("tab", name="② DDPM 加噪").click()
     page.wait_for_function("() => document.body.innerText.includes('教程勘误')")
+
+
+@pytest.mark.parametrize(
+    ("tab", "view"),
+    [("① Corruption", "corrupt-single"), ("② DDPM noising", "ddpm-single"), ("③ Inside the UNet", "inside-maps")],
+)
+def test_choosing_upload_waits_for_the_picture_without_an_error(page, app_url, tmp_path, tab, view):
+    """Picking "Upload your own image" is a step, not a mistake: no error toast, then the upload drives the view."""
+    from PIL import Image
+
+    picture = tmp_path / "square.png"
+    Image.new("RGB", (20, 20), (255, 255, 255)).save(picture)
+    page.goto(app_url + "/?lang=en")
+    page.get_by_role("tab", name=tab).click()
+    panel = page.locator("[role=tabpanel]:visible")
+    panel.locator(f"#{view} img").first.wait_for()
+    before = image_src(page, view)
+    panel.get_by_text("Upload your own image").first.click()
+    upload = panel.locator("input[type=file]").first
+    upload.wait_for(state="attached")
+    page.wait_for_timeout(3000)  # the old wiring showed its red toast within a second
+    assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").first.inner_text()
+    assert image_src(page, view) == before  # the last pictures stay while the learner picks a file
+    upload.set_input_files(str(picture))
+    assert wait_for_new_src(page, view, before, timeout=60_000) != before
+    assert page.locator(".toast-body").count() == 0

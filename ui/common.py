@@ -100,6 +100,31 @@ def source_controls(ctx: Any) -> tuple[gr.Radio, gr.Number, gr.Button, gr.Image]
     return source, seed, new_batch, upload
 
 
+def wait_for_upload(source: Any, upload: Any) -> None:
+    """Page-side guard before a forward view: while "upload" is chosen and no image is there yet, stop quietly.
+
+    Choosing "upload" (or clearing the picture) is a step towards uploading, not an error: the upload box
+    that appears is the hint. A hidden ``gr.Error`` ends the event chain without a toast, so the view keeps
+    its last pictures; the API endpoint after it still answers a call without an image with a clear error.
+    """
+    if source == "upload" and not upload:
+        raise gr.Error(pick(TEXT, "need_upload", "en"), visible=False, print_exception=False)
+
+
+def after_upload(triggers: list, source: gr.Radio, upload: gr.Image) -> Any:
+    """``gr.on`` over ``triggers`` that runs ``wait_for_upload``; chain the real handler with ``.success``."""
+    return gr.on(
+        triggers=triggers,
+        fn=wait_for_upload,
+        inputs=[source, upload],
+        outputs=None,
+        api_visibility="private",
+        concurrency_limit=None,  # queued (a refused unqueued call is an HTTP 500 in the browser), never waits
+        trigger_mode="always_last",
+        show_progress="hidden",
+    )
+
+
 def load_images(source: Any, seed: Any, upload: Any, lang: str, color: bool = True) -> tuple[torch.Tensor, bool]:
     """Images for a forward-process view, in [0, 1].
 

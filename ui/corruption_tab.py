@@ -10,7 +10,7 @@ import torch
 from diffusion_core import corruption
 from diffusion_core.figures import fit_scale, histogram_figure, to_image
 from ui.common import TEXT as COMMON
-from ui.common import load_images, markdown, source_controls
+from ui.common import after_upload, load_images, markdown, source_controls
 from ui.components import slider
 from ui.context import AppContext
 from ui.errors import as_float, as_seed, friendly
@@ -170,8 +170,7 @@ def build(ctx: AppContext) -> None:
         with loc.widget(gr.Accordion, COMMON, "code", open=False):
             code = gr.Code(first[5], language="python")
 
-    gr.on(
-        triggers=[amount.change, seed.change, source.change, upload.change, ctx.lang.change],
+    after_upload([amount.change, seed.change, source.change, upload.change, ctx.lang.change], source, upload).success(
         fn=friendly(corrupt),
         inputs=[source, seed, amount, upload, ctx.lang],
         outputs=[single, clean_row, noisy_row, histogram, formula, code],

@@ -23,7 +23,7 @@ from diffusion_core.noising import (
     seed_timesteps,
 )
 from ui.common import TEXT as COMMON
-from ui.common import load_images, markdown, source_controls
+from ui.common import after_upload, load_images, markdown, source_controls
 from ui.components import number, slider
 from ui.context import AppContext
 from ui.errors import as_choice, as_float, as_int, as_seed, friendly
@@ -339,8 +339,8 @@ def build(ctx: AppContext) -> None:
             code = gr.Code(first[9], language="python")
 
     T.change(timestep_slider_update, [T, t], t, api_visibility="private", queue=False)
-    gr.on(
-        triggers=[
+    after_upload(
+        [
             t.change,
             schedule.change,
             noise_kind.change,
@@ -351,6 +351,9 @@ def build(ctx: AppContext) -> None:
             beta_end.change,
             ctx.lang.change,
         ],
+        source,
+        upload,
+    ).success(
         fn=friendly(ddpm_noise),
         inputs=[source, seed, upload, schedule, T, beta_start, beta_end, t, noise_kind, ctx.lang],
         outputs=[single, *rows, curve, snr, histogram, formula, explanation, code],

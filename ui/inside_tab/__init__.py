@@ -15,7 +15,7 @@ from __future__ import annotations
 import gradio as gr
 
 from ui.common import TEXT as COMMON
-from ui.common import markdown
+from ui.common import after_upload, markdown
 from ui.context import AppContext
 from ui.errors import friendly
 from ui.inside_tab import basic_unet, unet2d
@@ -45,8 +45,7 @@ def build(ctx: AppContext) -> None:
     shape = [batch, channels, height, width]
 
     source.change(show_upload, source, upload, api_visibility="private", queue=False)
-    gr.on(
-        triggers=[widget.change for widget in walk_inputs] + [ctx.lang.change],
+    after_upload([widget.change for widget in walk_inputs] + [ctx.lang.change], source, upload).success(
         fn=friendly(trace_shapes),
         inputs=[*walk_inputs, ctx.lang],
         outputs=[*walk_outputs, walk_code],
