@@ -3,8 +3,8 @@
 * ``BasicUNet``: the tutorial's minimal UNet, layer for layer (309,057 parameters for 1 -> 1 channels).
   It predicts the clean image x_0 from a corrupted one and has no timestep input.
 * ``build_unet2d``: diffusers' ``UNet2DModel`` with the tutorial's configuration (1,707,009
-  parameters): GroupNorm, dropout, ResNet blocks, attention in the low-resolution blocks,
-  timestep conditioning, learned down/up sampling.
+  parameters): GroupNorm, ResNet blocks (their dropout is 0 in this config, diffusers' default),
+  attention in the low-resolution blocks, timestep conditioning, learned down/up sampling.
 """
 
 from __future__ import annotations

@@ -69,14 +69,14 @@ def test_objectives_show_both_guesses_with_per_image_mse(client):
 def test_loss_per_timestep_streams_to_the_end(client):
     figure, summary, code = client.predict(4, 5, 0, "zh", api_name="/quality_loss_t")
     traces, layout = read_figure(figure)
-    (noise,), (x0,) = traces["噪声 MSE（训练损失）"], traces["x0 MSE = 噪声 MSE / SNR（右轴）"]
+    (noise,), (x0,) = traces["噪声 MSE（训练损失）"], traces["x0 MSE = 噪声 MSE / SNR（[-1, 1] 尺度，右轴）"]
     assert noise["x"] == x0["x"] == [0, 249, 499, 749, 999]  # linspace(0, 999, 5), every point streamed
     assert all(value > 0 for value in noise["y"] + x0["y"])
     ratios = [b / a for a, b in zip(noise["y"], x0["y"], strict=True)]  # 1 / SNR(t): grows with t
     assert ratios == sorted(ratios)
     assert layout["title"]["text"] == "DDPM 模型每个时间步的损失"
     assert layout["yaxis"]["title"]["text"] == "噪声 MSE"
-    assert layout["yaxis2"]["title"]["text"] == "x0 MSE（对数刻度）" and layout["yaxis2"]["type"] == "log"
+    assert layout["yaxis2"]["title"]["text"] == "x0 MSE（[-1, 1] 尺度，对数刻度）" and layout["yaxis2"]["type"] == "log"
     assert "4 张图、5 个 t" in summary
     assert "linspace(0, 999, 5)" in code
 

@@ -36,21 +36,24 @@ TEXT: Text = {
     "lesson": {
         "zh": "### DDPM 的损坏过程\n"
         "DDPM 每个时间步只加一点点噪声：$q(x_t\\mid x_{t-1}) = \\mathcal{N}(\\sqrt{1-\\beta_t}\\,x_{t-1},\\ "
-        "\\beta_t I)$，$\\beta_t$ 由调度器（beta schedule）决定。一步步算到 $x_t$ 太慢，好在它可以一步到位："
+        "\\beta_t I)$，$\\beta_t$ 由噪声调度（beta schedule）决定。一步步算到 $x_t$ 太慢，好在它可以一步到位："
         "$q(x_t\\mid x_0) = \\mathcal{N}(\\sqrt{\\bar\\alpha_t}\\,x_0,\\ (1-\\bar\\alpha_t) I)$，其中 "
         "$\\alpha_s = 1-\\beta_s$，$\\bar\\alpha_t = \\prod_{s=1}^{t}\\alpha_s$。"
         "`DDPMScheduler.add_noise` 做的正是这件事。随着 t 增大，$\\sqrt{\\bar\\alpha_t}$ 越来越小、"
-        "$\\sqrt{1-\\bar\\alpha_t}$ 越来越大，也就是噪声越来越多。\n\n"
+        "$\\sqrt{1-\\bar\\alpha_t}$ 越来越大，也就是噪声越来越多。"
+        "$\\bar\\alpha_t$ 是信号在方差中所占的份额，$\\sqrt{\\bar\\alpha_t}$ 是信号的幅度（乘在 $x_0$ 前的系数）。\n\n"
         "> **教程勘误**：教程把方差写成 $\\sqrt{1-\\bar\\alpha_t}\\,I$，正确的是 $(1-\\bar\\alpha_t)\\,I$"
         "（$\\sqrt{1-\\bar\\alpha_t}$ 是乘在噪声前面的**标准差**）；$\\bar\\alpha_t$ 是乘到 **t** 为止，"
         "不是乘到 T。",
         "en": "### The DDPM corruption process\n"
         "DDPM adds a little noise at each timestep: $q(x_t\\mid x_{t-1}) = \\mathcal{N}(\\sqrt{1-\\beta_t}\\,"
-        "x_{t-1},\\ \\beta_t I)$, with $\\beta_t$ set by the beta schedule. Stepping all the way to $x_t$ is "
+        "x_{t-1},\\ \\beta_t I)$, with $\\beta_t$ set by the noise schedule (the beta schedule). Stepping all the way to $x_t$ is "
         "slow, but it closes to one jump: $q(x_t\\mid x_0) = \\mathcal{N}(\\sqrt{\\bar\\alpha_t}\\,x_0,\\ "
         "(1-\\bar\\alpha_t) I)$ with $\\alpha_s = 1-\\beta_s$ and $\\bar\\alpha_t = \\prod_{s=1}^{t}\\alpha_s$. "
         "That is what `DDPMScheduler.add_noise` computes. As t grows, $\\sqrt{\\bar\\alpha_t}$ shrinks and "
-        "$\\sqrt{1-\\bar\\alpha_t}$ grows: more and more noise.\n\n"
+        "$\\sqrt{1-\\bar\\alpha_t}$ grows: more and more noise. "
+        "$\\bar\\alpha_t$ is the signal's share of the variance; $\\sqrt{\\bar\\alpha_t}$ is its amplitude "
+        "(the factor in front of $x_0$).\n\n"
         "> **A slip in the tutorial**: it writes the variance as $\\sqrt{1-\\bar\\alpha_t}\\,I$; the variance "
         "is $(1-\\bar\\alpha_t)\\,I$ ($\\sqrt{1-\\bar\\alpha_t}$ is the **standard deviation** that multiplies "
         "the noise), and $\\bar\\alpha_t$ is the product up to **t**, not up to T.",
@@ -66,7 +69,7 @@ TEXT: Text = {
     "randn": {"zh": "randn：高斯 N(0, 1)（DDPM 用的）", "en": "randn: Gaussian N(0, 1) (what DDPM uses)"},
     "rand": {"zh": "rand：均匀 U[0, 1)（对比用）", "en": "rand: uniform U[0, 1) (for contrast)"},
     "advanced": {"zh": "高级：T 与 beta 范围", "en": "Advanced: T and the beta range"},
-    "T": {"zh": "训练总步数 T（num_train_timesteps）", "en": "Training steps T (num_train_timesteps)"},
+    "T": {"zh": "扩散时间步数 T（num_train_timesteps）", "en": "Diffusion timesteps T (num_train_timesteps)"},
     "beta_start": {"zh": "beta_start（squaredcos_cap_v2 不使用）", "en": "beta_start (unused by squaredcos_cap_v2)"},
     "beta_end": {"zh": "beta_end（squaredcos_cap_v2 不使用）", "en": "beta_end (unused by squaredcos_cap_v2)"},
     "single": {"zh": "时间步 t 时的 x_t（截断到 [-1, 1]）", "en": "x_t at timestep t (clipped to [-1, 1])"},
@@ -82,7 +85,7 @@ TEXT: Text = {
     "curve_title": {"zh": "噪声水平", "en": "Noise levels"},
     "curve_x": {"zh": "时间步 t", "en": "timestep t"},
     "curve_y": {"zh": "系数", "en": "coefficient"},
-    "signal": {"zh": "√ᾱ_t（保留多少 x₀）", "en": "√ᾱ_t (how much x₀ is left)"},
+    "signal": {"zh": "√ᾱ_t（x₀ 的幅度系数）", "en": "√ᾱ_t (the amplitude of x₀)"},
     "noise": {"zh": "√(1−ᾱ_t)（噪声的标准差）", "en": "√(1−ᾱ_t) (the noise's std)"},
     "current": {"zh": "当前 t", "en": "current t"},
     "snr_title": {"zh": "信噪比 SNR = ᾱ_t / (1−ᾱ_t)（对数坐标）", "en": "Signal-to-noise ratio ᾱ_t / (1−ᾱ_t) (log)"},
@@ -105,12 +108,18 @@ TEXT: Text = {
     },
     "why_randn": {
         "zh": "**为什么用 randn 和 [-1, 1]？** DDPM 假设噪声 ε 来自均值 0、方差 1 的高斯分布（`torch.randn`，"
-        "取值可以是任意实数，所以显示时要截断到 [-1, 1]），并把图片从 [0, 1] 映射到 [-1, 1]（`x * 2 - 1`）。"
-        "这样 t 接近 T 时，x_t 就变成标准正态分布 N(0, I)，生成时才能从 `torch.randn` 出发。",
+        "取值可以是任意实数，所以显示时要截断到 [-1, 1]），并把图片从 [0, 1] 映射到 [-1, 1]（`x * 2 - 1`），"
+        "让图片和噪声一样以 0 为中心、幅度相当。t 接近 T 时 x_t 变成标准正态分布 N(0, I)，原因是 "
+        "$\\bar\\alpha_T \\approx 0$（linear 调度约 4×10⁻⁵）：$\\sqrt{\\bar\\alpha_T}\\,x_0$ 几乎消失，"
+        "只剩 $\\sqrt{1-\\bar\\alpha_T}\\,\\epsilon \\approx \\epsilon$，这和图片的取值范围无关。"
+        "所以生成时从 `torch.randn` 出发。",
         "en": "**Why randn and [-1, 1]?** DDPM assumes the noise ε is Gaussian with mean 0 and variance 1 "
         "(`torch.randn`, any real value, hence the clipping for display), and maps images from [0, 1] to "
-        "[-1, 1] (`x * 2 - 1`). Then, as t nears T, x_t becomes the standard normal N(0, I), which is where "
-        "sampling starts: `torch.randn`.",
+        "[-1, 1] (`x * 2 - 1`) so that they are centred at 0 and of the same size as the noise. As t nears T, "
+        "x_t becomes the standard normal N(0, I) because $\\bar\\alpha_T \\approx 0$ (about 4×10⁻⁵ for the "
+        "linear schedule): $\\sqrt{\\bar\\alpha_T}\\,x_0$ all but vanishes and "
+        "$\\sqrt{1-\\bar\\alpha_T}\\,\\epsilon \\approx \\epsilon$ is left, whatever the images' range. "
+        "That is why sampling starts from `torch.randn`.",
     },
     "why_rand": {
         "zh": "**你选了 rand（均匀噪声）：** 它的均值是 0.5 而不是 0，方差只有 1/12。看直方图：t 很大时 x_t "

@@ -1,7 +1,7 @@
 """Section ④ of the Compare tab: the failure-mode lab (API ``/quality_failures``).
 
 Every grid samples the bundled DDPM model from the same seed as the correct run and changes one
-thing: ``torch.rand`` noise, no [-1, 1] scaling, too few steps, or an undertrained checkpoint.
+thing: ``torch.rand`` noise, forgetting ``x * 0.5 + 0.5`` at display, too few steps, or an undertrained checkpoint.
 """
 
 from __future__ import annotations

@@ -102,17 +102,26 @@ TEXT: Text = {
         "zh": "教程里 BasicUNet 直接预测干净图像 $x_0$，而 DDPM 的 UNet2DModel 预测加进去的噪声 $\\epsilon$。"
         "预测出的噪声也能换算成对 $x_0$ 的猜测：$\\hat x_0 = (x_t - \\sqrt{1-\\bar\\alpha_t}\\,\\hat\\epsilon)/\\sqrt{\\bar\\alpha_t}$。"
         "这里把**同一批数字**在**相同的噪声强度**下交给两个模型。每个模型加的是它训练时见过的噪声"
-        "（BasicUNet：均匀噪声 `rand`；DDPM：高斯噪声 `randn`），强度按**信噪比**对齐：DDPM 在 t 时 "
-        "$\\mathrm{SNR}=\\bar\\alpha_t/(1-\\bar\\alpha_t)$，均匀噪声的标准差是 amount$/\\sqrt{12}$，"
-        "两边信噪比相等时 amount $= 1/(1+\\sqrt{\\mathrm{SNR}/3})$。MSE 在 [0, 1] 像素尺度上计算，越小越好。",
+        "（BasicUNet：均匀噪声 `rand`；DDPM：高斯噪声 `randn`），强度按**信噪比**（信号幅度 / 噪声标准差，"
+        "都在 [0, 1] 像素尺度上）对齐。DDPM 在 [-1, 1] 里加噪，$x_t=\\sqrt{\\bar\\alpha_t}\\,x_0+\\sqrt{1-\\bar\\alpha_t}\\,\\epsilon$；"
+        "映射回 [0, 1] 时整体除以 2，所以信号是 $\\sqrt{\\bar\\alpha_t}\\,x_0$，**噪声标准差是 "
+        "$\\sqrt{1-\\bar\\alpha_t}/2$**，比值为 $2\\sqrt{\\mathrm{SNR}}$，其中 "
+        "$\\mathrm{SNR}=\\bar\\alpha_t/(1-\\bar\\alpha_t)$。corrupt 的信号是 $(1-\\text{amount})\\,x_0$，"
+        "均匀噪声的标准差是 amount$/\\sqrt{12}$。两个比值相等：$(1-\\text{amount})/\\text{amount}=\\sqrt{\\mathrm{SNR}/3}$，"
+        "即 amount $= 1/(1+\\sqrt{\\mathrm{SNR}/3})$。MSE 在 [0, 1] 像素尺度上计算，越小越好。",
         "en": "In the tutorial BasicUNet predicts the clean image $x_0$ directly, while DDPM's UNet2DModel predicts the "
         "noise $\\epsilon$ that was added. A noise prediction also implies a guess of $x_0$: "
         "$\\hat x_0 = (x_t - \\sqrt{1-\\bar\\alpha_t}\\,\\hat\\epsilon)/\\sqrt{\\bar\\alpha_t}$. Here **the same digits** go "
         "to both models at **matched noise levels**. Each model gets the noise it was trained with (BasicUNet: uniform "
-        "`rand`; DDPM: Gaussian `randn`), matched by **signal-to-noise ratio**: DDPM has "
-        "$\\mathrm{SNR}=\\bar\\alpha_t/(1-\\bar\\alpha_t)$ at t, uniform noise has standard deviation amount$/\\sqrt{12}$, "
-        "and the two ratios are equal at amount $= 1/(1+\\sqrt{\\mathrm{SNR}/3})$. MSE is on the [0, 1] pixel scale; "
-        "lower is better.",
+        "`rand`; DDPM: Gaussian `randn`), matched by **signal-to-noise ratio** (signal amplitude over noise standard "
+        "deviation, both in [0, 1] pixel units). DDPM noises in [-1, 1]: "
+        "$x_t=\\sqrt{\\bar\\alpha_t}\\,x_0+\\sqrt{1-\\bar\\alpha_t}\\,\\epsilon$; mapping back to [0, 1] halves "
+        "everything, so the signal is $\\sqrt{\\bar\\alpha_t}\\,x_0$ and **the noise std is "
+        "$\\sqrt{1-\\bar\\alpha_t}/2$**, a ratio of $2\\sqrt{\\mathrm{SNR}}$ with "
+        "$\\mathrm{SNR}=\\bar\\alpha_t/(1-\\bar\\alpha_t)$. corrupt keeps $(1-\\text{amount})\\,x_0$ and its "
+        "uniform noise has std amount$/\\sqrt{12}$. Equal ratios: "
+        "$(1-\\text{amount})/\\text{amount}=\\sqrt{\\mathrm{SNR}/3}$, so amount $= 1/(1+\\sqrt{\\mathrm{SNR}/3})$. "
+        "MSE is on the [0, 1] pixel scale; lower is better.",
     },
     "t": {"zh": "DDPM 时间步 t", "en": "DDPM timestep t"},
     "t_info": {"zh": "t 越大噪声越多", "en": "larger t = more noise"},
@@ -141,23 +150,30 @@ TEXT: Text = {
         "zh": "训练时 t 均匀抽取，损失是 $\\mathrm{MSE}(\\hat\\epsilon, \\epsilon)$。把同一个误差换算到 $x_0$ 上，它等于 "
         "$\\mathrm{SNR}(t)\\cdot\\mathrm{MSE}(\\hat x_0, x_0)$，其中 $\\mathrm{SNR}(t)=\\bar\\alpha_t/(1-\\bar\\alpha_t)$。"
         "也就是说，“预测噪声”这个目标暗含一种加权：t 小（噪声少）时，$x_0$ 上的一点点误差会被放大成很大的损失；"
-        "t 大时，$x_0$ 猜错很多也只算一点损失。教程说调度器要“给不明显的噪声更多权重”，指的就是这件事。"
-        "蓝线高的地方，就是模型觉得难的 t。",
+        "t 大时，$x_0$ 猜错很多也只算一点损失。教程的原话是：“生成的噪声有明显的也有不明显的，这些管理器还要控制"
+        "不明显的，在后续生成时候给予更多的权重”；这种隐含的加权正是给噪声不明显（t 小）时更多权重。"
+        "蓝线高的地方，就是模型觉得难的 t。右轴的 x0 MSE 在模型的 [-1, 1] 尺度上（换到 [0, 1] 像素要除以 4）。",
         "en": "Training draws t uniformly and minimises $\\mathrm{MSE}(\\hat\\epsilon, \\epsilon)$. Written on $x_0$, the "
         "same error is $\\mathrm{SNR}(t)\\cdot\\mathrm{MSE}(\\hat x_0, x_0)$ with "
         "$\\mathrm{SNR}(t)=\\bar\\alpha_t/(1-\\bar\\alpha_t)$. So predicting the noise carries an implicit weighting: "
         "at small t (little noise) a tiny $x_0$ error becomes a large loss; at large t a big $x_0$ error costs little. "
-        "This is the weighting the tutorial hints at. Where the blue line is high, the model finds t hard.",
+        "The tutorial says: “the noise added is partly obvious and partly not; these schedulers must also handle "
+        "the unobvious part and give it more weight later in generation”. This implicit weighting is exactly that: "
+        "more weight where the noise is faint (small t). Where the blue line is high, the model finds t hard. The "
+        "x0 MSE on the right axis is on the model's [-1, 1] scale (divide by 4 for [0, 1] pixels).",
     },
     "loss_n": {"zh": "图片数", "en": "Images"},
     "loss_points": {"zh": "测量多少个 t", "en": "How many t to measure"},
     "loss_button": {"zh": "▶ 测量损失", "en": "▶ Measure the loss"},
     "fig_loss": {"zh": "DDPM 模型每个时间步的损失", "en": "The DDPM model's loss per timestep"},
     "fig_loss_y": {"zh": "噪声 MSE", "en": "noise MSE"},
-    "fig_loss_y2": {"zh": "x0 MSE（对数刻度）", "en": "x0 MSE (log scale)"},
+    "fig_loss_y2": {"zh": "x0 MSE（[-1, 1] 尺度，对数刻度）", "en": "x0 MSE ([-1, 1] scale, log)"},
     "fig_loss_x": {"zh": "时间步 t", "en": "timestep t"},
     "series_noise": {"zh": "噪声 MSE（训练损失）", "en": "noise MSE (the training loss)"},
-    "series_x0": {"zh": "x0 MSE = 噪声 MSE / SNR（右轴）", "en": "x0 MSE = noise MSE / SNR (right axis)"},
+    "series_x0": {
+        "zh": "x0 MSE = 噪声 MSE / SNR（[-1, 1] 尺度，右轴）",
+        "en": "x0 MSE = noise MSE / SNR ([-1, 1] scale, right axis)",
+    },
     "loss_summary": {
         "zh": "{n} 张图、{k} 个 t。噪声 MSE 最高在 t = {hard_t}（{hard:.3f}），最低在 t = {easy_t}（{easy:.3f}）；"
         "所有 t 的平均 {mean:.3f}（≈ 均匀抽 t 时的训练损失）。",
@@ -172,7 +188,10 @@ TEXT: Text = {
     },
     "lab_modes": {"zh": "要看的错误", "en": "Mistakes to show"},
     "mode_rand": {"zh": "用 rand 代替 randn", "en": "rand instead of randn"},
-    "mode_no_scaling": {"zh": "没有 [-1, 1] 缩放", "en": "no [-1, 1] scaling"},
+    "mode_no_scaling": {
+        "zh": "显示时忘了 x*0.5+0.5（[-1, 1] → [0, 1]）",
+        "en": "forgot x*0.5+0.5 at display ([-1, 1] → [0, 1])",
+    },
     "mode_few_steps": {"zh": "采样步数太少", "en": "too few sampling steps"},
     "mode_undertrained": {"zh": "训练不足（早期检查点）", "en": "undertrained (early checkpoint)"},
     "lab_sampler": {"zh": "采样器", "en": "Sampler"},

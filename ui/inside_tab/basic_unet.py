@@ -173,7 +173,7 @@ def trace_shapes(
     batch, channels, height, width = as_input_shape(batch, channels, height, width)
     step = as_int(step, "step", 1, MAX_STEPS + 1) - 1
     if batch * height * width > MAX_PIXELS:
-        raise ValueError(f"batch × height × width = {batch * height * width:,} is too large (at most {MAX_PIXELS:,})")
+        raise ValueError(pick(TEXT, "too_large", lang).format(pixels=batch * height * width, limit=MAX_PIXELS))
 
     # 2. the input, the model, the walk
     x = walk_input(source, seed, batch, channels, height, width, upload, lang)

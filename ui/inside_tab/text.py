@@ -22,7 +22,14 @@ TEXT: Text = {
         "> **教程勘误：** ① `list.pop()` 取出并删除的是列表的**最后一个**元素，不是头部。所以后存入的"
         "64×14×14 先被加回去，先存入的 32×28×28 最后才用，这正是“后进先出”的栈。"
         "② 原文“在下采样时候，输入先经过上行路径……”应为“在**上采样**时候”：上行路径先经过第一个卷积层 + 激活"
-        "函数，之后每一层都是先上采样、加上跳跃连接，再卷积。",
+        "函数，之后每一层都是先上采样、加上跳跃连接，再卷积。"
+        "③ 存进 `h` 的是**下行第 1、2 次激活**的结果 32×28×28 和 64×14×14（代码里 `if i < 2`），"
+        "不是教程说的第 2、3 次；第 3 次激活的 64×7×7 没有存，它直接进入上行路径的第一个卷积。"
+        "④ 被上采样的不是下行路径的激活，而是**上行路径**自己前一层的激活：第 1 次上采样放大的是上行第 1 层"
+        "卷积 + 激活后的 64×7×7，再加上 64×14×14 的跳跃；第 2 次放大的是上行第 2 层激活后的 32×14×14，"
+        "再加上 32×28×28。⑤ 教程在 UNet2DModel 部分说“每层都使图片尺寸减半”：最后一个下行块不减半"
+        "：BasicUNet 的第 3 层没有池化（28 → 14 → 7，三层只减半两次），UNet2DModel 的最后一个下行块"
+        "没有下采样器（三个块：28 → 14 → 7 → 7）。",
         "en": "### BasicUNet: the shape of every step\n"
         "A UNet takes an image and **returns a prediction of the same shape**. It has a contracting path "
         "(down, `down_layers`) and an expanding path (up, `up_layers`): going down, each layer is a 5×5 "
@@ -37,7 +44,15 @@ TEXT: Text = {
         "first. So the skip stored last (64×14×14) is added first and the one stored first (32×28×28) last: "
         'a last-in-first-out stack. (2) Where it says the input "goes through the up path when '
         'downsampling", it means **upsampling**: the up path starts with a conv + activation, then each layer '
-        "upsamples, adds the skip, and convolves.",
+        "upsamples, adds the skip, and convolves. (3) The maps stored in `h` are the outputs of the **first and "
+        "second** down activations, 32×28×28 and 64×14×14 (`if i < 2` in the code), not the second and third as "
+        "the tutorial says; the third activation's 64×7×7 is not stored, it goes straight into the up path's "
+        "first conv. (4) What gets upsampled is not a down-path activation but the **up path's** own previous "
+        "activation: the first upsampling enlarges the 64×7×7 after the up path's first conv + activation, then "
+        "adds the 64×14×14 skip; the second enlarges the 32×14×14 after the second up activation, then adds "
+        "32×28×28. (5) In the UNet2DModel part the tutorial says every layer halves the image: the last down "
+        "block does not: BasicUNet's third layer has no pooling (28 → 14 → 7, three layers but two halvings), "
+        "and UNet2DModel's last down block has no downsampler (three blocks: 28 → 14 → 7 → 7).",
     },
     "source": {"zh": "输入", "en": "Input"},
     "source_random": {"zh": "随机张量 torch.rand", "en": "Random tensor torch.rand"},
@@ -58,6 +73,10 @@ TEXT: Text = {
         "en": "Upload an image (turned into an MNIST-like digit)",
     },
     "need_upload": {"zh": "请先上传一张图片", "en": "Please upload an image first"},
+    "too_large": {
+        "zh": "批量 × 高 × 宽 = {pixels:,}，太大了（最多 {limit:,}）：请减小批量或尺寸",
+        "en": "batch × height × width = {pixels:,} is too large (at most {limit:,})",
+    },
     "table": {
         "zh": "逐步的形状（和教程的清单一一对应）",
         "en": "Shape of every step (row for row the tutorial's list)",
@@ -174,7 +193,7 @@ TEXT: Text = {
         "zh": "| | BasicUNet（教程第一部分） | UNet2DModel（教程的 DDPM 部分） |\n|---|---|---|\n"
         "| 参数量 | {basic:,} | {unet:,} |\n"
         "| 归一化 | 无 | 每块输入做组归一化（GroupNorm） |\n"
-        "| 正则化 | 无 | Dropout，让训练更平滑 |\n"
+        "| 正则化 | 无 | 这个配置里没有：dropout = 0（教程说“使用了 Dropout，让训练更平滑”，但默认值是 0） |\n"
         "| 每层结构 | 一个 5×5 卷积 + SiLU | 每块 {layers} 个 ResNet 层（带残差） |\n"
         "| 注意力 | 无 | {attn} |\n"
         "| 时间步条件 | 无（只输入噪声图） | 时间步 t → 嵌入，送进每个 ResNet 层 |\n"
@@ -183,7 +202,7 @@ TEXT: Text = {
         "en": "| | BasicUNet (first part of the tutorial) | UNet2DModel (the tutorial's DDPM part) |\n|---|---|---|\n"
         "| Parameters | {basic:,} | {unet:,} |\n"
         "| Normalisation | none | GroupNorm on each block's input |\n"
-        "| Regularisation | none | dropout, for smoother training |\n"
+        "| Regularisation | none | none in this config: dropout = 0 (the tutorial says it uses dropout for smoother training, but the default is 0) |\n"
         "| Each layer | one 5×5 conv + SiLU | {layers} ResNet layers (residual) per block |\n"
         "| Attention | none | {attn} |\n"
         "| Timestep conditioning | none (sees only the noisy image) | t → embedding, fed to every ResNet layer |\n"

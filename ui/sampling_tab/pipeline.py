@@ -54,7 +54,7 @@ from diffusers import DDPMPipeline
 pipeline = DDPMPipeline.from_pretrained("{folder}", use_safetensors=True)  # {model}
 generator = torch.Generator().manual_seed({seed})
 images = pipeline(batch_size={batch}, generator=generator, num_inference_steps={steps}, output_type="pt").images
-grid = torchvision.utils.make_grid(images, nrow=8)  # the tutorial's make_grid, as one picture
+grid = torchvision.utils.make_grid(images, nrow=8)  # torchvision's grid (the tutorial wrote its own for PIL)
 # pipeline.save_pretrained("my_pipeline")  # save it
 """
 

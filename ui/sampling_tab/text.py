@@ -94,19 +94,25 @@ TEXT: Text = {
     "png": {"zh": "下载：最终网格 PNG", "en": "Download: final grid PNG"},
     "curve_title": {"zh": "ᾱ_t 曲线与当前 t", "en": "ᾱ_t and the current t"},
     "curve_x": {"zh": "时间步 t", "en": "timestep t"},
-    "curve_y": {"zh": "ᾱ_t（保留的信号比例）", "en": "ᾱ_t (share of signal left)"},
+    "curve_y": {"zh": "ᾱ_t（信号占方差的份额）", "en": "ᾱ_t (the signal's share of the variance)"},
     "curve": {"zh": "ᾱ_t", "en": "ᾱ_t"},
     "current": {"zh": "当前 t", "en": "current t"},
     "c_title": {"zh": "C · 一行代码的 DDPMPipeline", "en": "C · The one-line DDPMPipeline"},
     "c_lesson": {
-        "zh": "管道把上面的循环包装成一次调用：`images = pipeline(batch_size=8).images`，"
-        "再用 `torchvision.utils.make_grid` 拼成一张图。保存用 `pipeline.save_pretrained(...)`，"
-        "加载用 `DDPMPipeline.from_pretrained(...)`（只加载 safetensors）。"
-        "DDPMPipeline 只会用 DDPM 调度器，所以步数少时效果差，想少步数请用 B 部分的 DPM-Solver++ 等。",
-        "en": "The pipeline wraps the loop above into one call: `images = pipeline(batch_size=8).images`, then "
-        "`torchvision.utils.make_grid` puts them in one picture. Save with `pipeline.save_pretrained(...)`, load "
-        "with `DDPMPipeline.from_pretrained(...)` (safetensors only). DDPMPipeline always uses the DDPM "
-        "scheduler, so few steps give poor images; for few steps use DPM-Solver++ and friends in section B.",
+        "zh": "管道把上面的循环包装成一次调用：`images = pipeline(batch_size=8).images`。默认得到的是 PIL 图片的列表；"
+        "教程里的 `make_grid` 是它自己写的小函数，把这些 PIL 图片横着贴成一行，不是 `torchvision.utils.make_grid`"
+        '（后者要张量：加上 `output_type="pt"`，下面的代码就是这样写的）。保存用 `pipeline.save_pretrained(...)`，'
+        "加载用 `DDPMPipeline.from_pretrained(...)`（只加载 safetensors）。DDPMPipeline 运行的是它持有的调度器："
+        "自带检查点里存的是 DDPMScheduler，所以步数少时效果差；可以换成别的调度器"
+        "（如 `DDPMPipeline(unet, DDIMScheduler.from_config(scheduler.config))`），或者用 B 部分的 DPM-Solver++ 等。",
+        "en": "The pipeline wraps the loop above into one call: `images = pipeline(batch_size=8).images`. By default "
+        "these are a list of PIL images; the tutorial's `make_grid` is its own small helper that pastes them side "
+        'by side, not `torchvision.utils.make_grid` (which needs a tensor: pass `output_type="pt"`, as the code '
+        "below does). Save with `pipeline.save_pretrained(...)`, load with `DDPMPipeline.from_pretrained(...)` "
+        "(safetensors only). DDPMPipeline runs whatever scheduler it holds: the bundled checkpoint stores a "
+        "DDPMScheduler, so few steps give poor images; swap in another scheduler (e.g. "
+        "`DDPMPipeline(unet, DDIMScheduler.from_config(scheduler.config))`) or use DPM-Solver++ and friends in "
+        "section B.",
     },
     "source": {"zh": "模型来源", "en": "Model source"},
     "bundled": {"zh": "自带的检查点（assets/checkpoints/ddpm_mnist）", "en": "Bundled checkpoint (ddpm_mnist)"},
