@@ -54,6 +54,16 @@ CSS = """
 .pixelated img { image-rendering: pixelated; width: 100%; height: 100%; object-fit: contain; }
 .lesson { font-size: 1.02rem; line-height: 1.6; }
 .formula { font-size: 1.1rem; }
+/* a picture's label sits in a band above it instead of covering its first images: the band is padding
+   added to the block's height (content-box), and the floating label lies in it */
+.pixelated:has(> label[data-testid="block-label"]) { box-sizing: content-box !important; padding-top: 2.3rem !important; }
+.pixelated > label[data-testid="block-label"] { top: 0; left: 0; }
+/* an output with nothing in it yet is its label on one line, not a large grey placeholder */
+.block:has(> .empty.unpadded_box) { height: auto !important; min-height: 0 !important; }
+.block > .empty.unpadded_box { display: none !important; }
+.block:has(> .empty.unpadded_box):has(> label.sr-only) { display: none !important; }
+/* hints under the labels: dark enough to read from the back of a room */
+.info-text { color: var(--body-text-color) !important; opacity: 0.9; font-size: 0.92rem !important; }
 """
 
 

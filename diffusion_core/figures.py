@@ -7,6 +7,7 @@ nearest-neighbour, so every pixel of a 28x28 digit stays a crisp square, even on
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -99,6 +100,27 @@ def style_figure(fig: go.Figure, title: str, x_title: str, y_title: str, height:
     return fig
 
 
+def log_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
+    """Ticks for a logarithmic axis spanning ``low..high`` (> 0): 1, 2, 5 per decade, written out in full.
+
+    plotly's own ticks on a log axis shorter than a decade are bare digits ("2 3 … 9") with no decade
+    label to read them by; these always name the value ("20", "50", "100", "0.05").
+
+    Returns:
+        ``(tickvals, ticktext)``, at least two ticks, from just below ``low`` to just above ``high``.
+    """
+    if not (low > 0 and high > 0 and math.isfinite(low) and math.isfinite(high)):
+        raise ValueError(f"log ticks need positive finite bounds, got {low} and {high}")
+    low, high = min(low, high), max(low, high)
+    values: list[float] = []
+    for decade in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1):
+        values += [m * 10.0**decade for m in (1, 2, 5)]
+    below = [v for v in values if v <= low]
+    above = [v for v in values if v >= high]
+    chosen = [v for v in values if (below[-1] if below else low) <= v <= (above[0] if above else high)]
+    return chosen, [f"{v:.10g}" for v in chosen]
+
+
 def histogram_figure(
     series: Sequence[tuple[str, torch.Tensor]],
     title: str,
@@ -106,27 +128,44 @@ def histogram_figure(
     y_title: str,
     value_range: tuple[float, float] = (0.0, 1.0),
     bins: int = 50,
+    spike_factor: float = 3.0,
 ) -> go.Figure:
     """Overlaid histograms of pixel values, binned here (the browser gets 50 bars, not 100k points).
+
+    A lone spike (MNIST's black background: ~80% of the pixels in the bin at 0) would flatten every
+    other bar to nothing, so the y axis stops above the tallest ordinary bar and a spike that
+    reaches past it is labelled with its value at the top.
 
     Args:
         series: ``(name, values)`` pairs; values of any shape are flattened.
         value_range: the x range binned; values outside it are counted in the edge bins.
         bins: the number of bins.
+        spike_factor: a series' tallest bar is a spike when it is more than this many times its
+            second tallest; ``inf`` keeps plotly's automatic range.
     """
     edges = np.linspace(value_range[0], value_range[1], bins + 1)
     centers = (edges[:-1] + edges[1:]) / 2
     fig = go.Figure()
+    spikes: list[tuple[float, float, str]] = []  # (x, fraction, colour) of each series' spike
+    ordinary = 0.0  # the tallest bar that is not a spike
     for index, (name, values) in enumerate(series):
         data = values.detach().float().cpu().flatten().numpy()
         counts, _ = np.histogram(np.clip(data, value_range[0], value_range[1]), bins=edges)
-        fig.add_bar(
-            x=centers,
-            y=counts / max(len(data), 1),
-            name=name,
-            marker_color=PALETTE[index % len(PALETTE)],
-            opacity=0.6,
-            width=(edges[1] - edges[0]),
-        )
+        fractions = counts / max(len(data), 1)
+        colour = PALETTE[index % len(PALETTE)]
+        fig.add_bar(x=centers, y=fractions, name=name, marker_color=colour, opacity=0.6, width=(edges[1] - edges[0]))
+        tallest, second = np.sort(fractions)[-2:][::-1] if len(fractions) > 1 else (fractions.max(), 0.0)
+        if tallest > spike_factor * second:
+            spikes.append((float(centers[fractions.argmax()]), float(tallest), colour))
+            ordinary = max(ordinary, float(second))
+        else:
+            ordinary = max(ordinary, float(tallest))
     fig.update_layout(barmode="overlay", bargap=0)
+    top = 1.25 * ordinary
+    clipped = [spike for spike in spikes if spike[1] > top > 0]
+    if clipped:
+        fig.update_yaxes(range=[0, top])
+        for x, fraction, colour in clipped:
+            fig.add_annotation(x=x, y=top, yanchor="top", text=f"↑ {fraction:.2f}", showarrow=False,
+                               font={"color": colour, "size": 13}, bgcolor="rgba(255,255,255,0.8)")  # fmt: skip
     return style_figure(fig, title, x_title, y_title, height=300)

@@ -52,13 +52,15 @@ def schedule_figure(
     fig.add_scatter(
         x=curves.t.numpy(), y=noise.numpy(), mode="lines", line={"color": PALETTE[1], "width": 3}, name=labels["noise"]
     )
+    values = (float(signal[t]), float(noise[t]))
     fig.add_scatter(
         x=[t, t],
-        y=[float(signal[t]), float(noise[t])],
+        y=list(values),
         mode="markers+text",
         marker={"size": 11, "color": [PALETTE[0], PALETTE[1]], "line": {"width": 2, "color": "white"}},
-        text=[f"{float(signal[t]):.3f}", f"{float(noise[t]):.3f}"],
-        textposition="middle right",
+        text=[f"{v:.3f}" for v in values],
+        textposition=marker_label_positions(values, right=t < len(curves.t) * 0.8),
+        textfont={"size": 14, "color": [PALETTE[0], PALETTE[1]]},
         name=labels["current"],
         showlegend=False,
     )
@@ -66,6 +68,14 @@ def schedule_figure(
     fig.update_yaxes(range=[-0.02, 1.05])
     fig.update_xaxes(range=[0, len(curves.t) - 1])
     return style_figure(fig, f"{labels['title']} · {config.beta_schedule}", labels["x"], labels["y"], height=360)
+
+
+def marker_label_positions(values: tuple[float, float], right: bool = True) -> list[str]:
+    """Text positions for two markers on one vertical line: the higher value's label above its marker,
+    the lower one's below, so the two never overlap however close the values are (0.722 and 0.692)."""
+    side = "right" if right else "left"
+    upper, lower = f"top {side}", f"bottom {side}"
+    return [upper, lower] if values[0] >= values[1] else [lower, upper]
 
 
 def snr_figure(curves: NoiseCurves, t: int, labels: dict[str, str]) -> go.Figure:

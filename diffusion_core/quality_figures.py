@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from diffusion_core.comparison_lab import TimestepLoss
-from diffusion_core.figures import PALETTE, style_figure
+from diffusion_core.figures import PALETTE, log_ticks, style_figure
 from diffusion_core.quality_curves import curves_by_sampler
 from diffusion_core.sampling import SAMPLERS
 
@@ -71,7 +71,9 @@ def curves_figure(
     fig.add_scatter(x=[None], y=[None], mode="lines", line={"dash": "dash", "color": GUIDE_COLOR}, name=labels["floor"])
     fig.update_xaxes(type="log", title_text=labels["steps"], tickvals=list(STEP_TICKS),
                      ticktext=[str(v) for v in STEP_TICKS])  # fmt: skip
-    fig.update_yaxes(type="log", row=1, col=1)
+    fd_values = [v for p in points for v in (p["fd"], p["fd_floor"]) if v > 0] + ([floor] if floor else [])
+    fd_ticks, fd_texts = log_ticks(min(fd_values), max(fd_values)) if fd_values else (None, None)
+    fig.update_yaxes(type="log", tickvals=fd_ticks, ticktext=fd_texts, row=1, col=1)
     fig.update_yaxes(range=[0, 1.02], row=1, col=2)
     fig.update_yaxes(range=[0, 1.02], row=1, col=3)
     fig.update_layout(
@@ -122,7 +124,8 @@ def objectives_figure(
     fig.add_scatter(x=list(timesteps), y=list(ddpm_mse), mode="lines+markers", name=labels["ddpm"],
                     line={"color": PALETTE[0]})  # fmt: skip
     fig.add_vline(x=t, line_dash="dot", line_color=GUIDE_COLOR)
-    return style_figure(fig, labels["title"], labels["x"], labels["y"])
+    style_figure(fig, labels["title"], labels["x"], labels["y"], height=380)
+    return fig.update_xaxes(automargin=True).update_yaxes(automargin=True)
 
 
 def loss_figure(records: Sequence[TimestepLoss], labels: Mapping[str, str]) -> go.Figure:
@@ -142,5 +145,5 @@ def loss_figure(records: Sequence[TimestepLoss], labels: Mapping[str, str]) -> g
     style_figure(fig, labels["title"], labels["x"], "")
     fig.update_yaxes(title_text=labels["y"], rangemode="tozero", secondary_y=False)
     fig.update_yaxes(title_text=labels["y2"], type="log", exponentformat="power", showgrid=False, secondary_y=True)
-    fig.update_xaxes(range=[-10, 1010])
-    return fig
+    fig.update_xaxes(range=[-10, 1010], automargin=True)
+    return fig.update_yaxes(automargin=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from diffusion_core.figures import PALETTE, style_figure, to_image
 
@@ -31,7 +31,7 @@ def grid_columns(batch: int) -> int:
 
 
 def mix_figure(
-    x_rows: Sequence[torch.Tensor], pred_rows: Sequence[torch.Tensor], scale: int = 2, label_width: int = 64
+    x_rows: Sequence[torch.Tensor], pred_rows: Sequence[torch.Tensor], scale: int = 2, label_width: int = 52
 ) -> Image.Image:
     """The tutorial's two-column figure: row i shows step i's input x and the model's prediction.
 
@@ -39,7 +39,8 @@ def mix_figure(
         x_rows: per step, the model input (B, C, H, W) in [0, 1].
         pred_rows: per step, the model prediction (B, C, H, W), clipped to [0, 1] for display.
         scale: nearest-neighbour enlargement of every pixel.
-        label_width: pixels on the left for the "step i" labels.
+        label_width: pixels on the left for the step numbers (drawn at half a row's height, so they stay
+            readable when the browser shrinks the figure to its column).
 
     Returns:
         An RGB image, one row per step.
@@ -55,9 +56,10 @@ def mix_figure(
     gap = 12
     figure = Image.new("RGB", (label_width + 2 * cell_w + gap, len(cells) * (cell_h + gap)), "white")
     draw = ImageDraw.Draw(figure)
+    font = ImageFont.load_default(size=max(12, int(cell_h * 0.5)))
     for i, (left, right) in enumerate(cells):
         top = i * (cell_h + gap) + gap // 2
-        draw.text((6, top + cell_h // 2 - 6), f"step {i + 1}", fill="#111827")
+        draw.text((label_width - 8, top + cell_h // 2), str(i + 1), fill="#111827", font=font, anchor="rm")
         figure.paste(left.convert("RGB"), (label_width, top))
         figure.paste(right.convert("RGB"), (label_width + cell_w + gap, top))
     return figure
@@ -94,7 +96,9 @@ def alpha_bar_figure(alpha_bar: Sequence[float] | np.ndarray, t: float, labels: 
         mode="markers+text",
         marker={"size": 12, "color": PALETTE[1], "line": {"width": 2, "color": "white"}},
         text=[f"t = {t:g}, ᾱ = {value:.3f}"],
-        textposition="top right" if t < len(alpha_bar) / 2 else "top left",
+        # below the marker near the top of the chart, where text above would be clipped
+        textposition=("bottom " if value > 0.6 else "top ") + ("right" if t < len(alpha_bar) / 2 else "left"),
+        textfont={"size": 14},
         name=labels["current"],
     )
     fig.add_vline(x=t, line={"color": "#111827", "width": 1, "dash": "dash"})

@@ -33,14 +33,27 @@ KIND_COLOURS = {
 }
 BOX_WIDTH = 1.0  # x units taken by a layer box
 DOT_WIDTH = 0.45  # x units taken by an input row (a dot: it changes nothing)
-BOX_HEIGHT = 0.56  # y units of a box (levels are 1 apart)
+FAILURE_WIDTH = 1.5  # x units of the failed step's box: it holds both shapes ("64×14×14 ≠ 64×15×14")
+BOX_HEIGHT = 0.62  # y units of a box (levels are 1 apart)
+FONT_SIZE = 13  # px of every text in the diagram: readable on a projector (plotly's default is 12)
 
 
 def _level(shape: tuple[int, ...], top: int) -> float:
-    """Resolution level of a (B, C, H, W) shape: 0 at the input's height, 1 at half, ..."""
+    """Resolution level of a (B, C, H, W) shape: 0 at the input's height, 1 at half, ...
+
+    Rounded to whole halvings, so maps that differ by the rounding of a halving (15×14 stored, 14×14
+    upsampled, for a 30-pixel input) share a row instead of drawing two overlapping rows.
+    """
     if len(shape) < 3 or shape[2] <= 0 or top <= 0:
         return 0.0
-    return max(0.0, math.log2(top / shape[2]))
+    return float(max(0, round(math.log2(top / shape[2]))))
+
+
+def _box_text(name: str, shape: tuple[int, ...]) -> str:
+    """A box's label: its kind, then C× and H×W on two lines, so it fits a box at ``FONT_SIZE``."""
+    if len(shape) == 4:
+        return f"<b>{name}</b><br>{shape[1]}×<br>{shape[2]}×{shape[3]}"
+    return f"<b>{name}</b><br>{spatial(shape)}"
 
 
 def u_diagram(
@@ -50,7 +63,7 @@ def u_diagram(
     texts: dict[str, str],
     selected: int | None = None,
     failure_label: str = "",
-    height: int = 470,
+    height: int = 560,
 ) -> go.Figure:
     """The "U" of a walk: boxes by step order (x) and resolution (y), skips as dashed brackets.
 
@@ -74,7 +87,7 @@ def u_diagram(
         width = DOT_WIDTH if step.kind == "input" else BOX_WIDTH
         positions.append(x + width / 2)
         x += width
-    failure_x = x + BOX_WIDTH / 2
+    failure_x = x + FAILURE_WIDTH / 2
 
     fig = go.Figure()
     shapes: list[dict] = []
@@ -119,9 +132,9 @@ def u_diagram(
                 {
                     "x": cx,
                     "y": -level,
-                    "text": f"<b>{kind_names.get(step.kind, step.kind)}</b><br>{spatial(step.out_shape)}",
+                    "text": _box_text(kind_names.get(step.kind, step.kind), step.out_shape),
                     "showarrow": False,
-                    "font": {"size": 10, "color": "#111827"},
+                    "font": {"size": FONT_SIZE, "color": "#111827"},
                 }
             )
         hover.append(f"{step.index + 1}. {label}<br>{list(step.out_shape)}")
@@ -150,22 +163,23 @@ def u_diagram(
         shapes.append(
             {
                 "type": "rect",
-                "x0": failure_x - 0.45,
-                "x1": failure_x + 0.45,
+                "x0": failure_x - FAILURE_WIDTH / 2 + 0.05,
+                "x1": failure_x + FAILURE_WIDTH / 2 - 0.05,
                 "y0": -level - BOX_HEIGHT / 2,
                 "y1": -level + BOX_HEIGHT / 2,
                 "line": {"color": "#dc2626", "width": 4 if is_selected else 2, "dash": "dot"},
                 "fillcolor": "#fecaca",
             }
         )
-        shapes_text = " ≠ ".join(spatial(s) for s in failure.shapes) if failure.kind == "skip" else ""
+        # one shape per line (the two that differ, for a skip): the text stays inside the box and the plot
+        shapes_text = "<br>≠ ".join(spatial(s) for s in failure.shapes) if failure.kind == "skip" else ""
         annotations.append(
             {
                 "x": failure_x,
                 "y": -level,
                 "text": f"<b>✗ {texts['failed']}</b><br>{shapes_text or spatial(failure.shapes[0])}",
                 "showarrow": False,
-                "font": {"size": 10, "color": "#991b1b"},
+                "font": {"size": FONT_SIZE, "color": "#991b1b"},
                 "hovertext": failure_label,
             }
         )
@@ -198,7 +212,7 @@ def u_diagram(
                     order=start.stored_order, index=start.stored_order - 1, pop=pop_rank, shape=spatial(start.out_shape)
                 ),
                 "showarrow": False,
-                "font": {"size": 11, "color": "#0e7490"},
+                "font": {"size": FONT_SIZE, "color": "#0e7490"},
                 "bgcolor": "rgba(255,255,255,0.85)",
             }
         )
@@ -224,7 +238,7 @@ def u_diagram(
                 "y": -max_level - BOX_HEIGHT / 2 - 0.15,
                 "text": texts["bottleneck"],
                 "showarrow": False,
-                "font": {"size": 11, "color": "#475569"},
+                "font": {"size": FONT_SIZE, "color": "#475569"},
             }
         )
     stored_steps = sorted((s for s in trace.steps if s.stored), key=lambda s: s.stored_order)
@@ -237,7 +251,7 @@ def u_diagram(
                 "xanchor": "left",
                 "text": texts["stack"].format(items=items, last=spatial(stored_steps[-1].out_shape)),
                 "showarrow": False,
-                "font": {"size": 11, "color": "#0e7490"},
+                "font": {"size": FONT_SIZE, "color": "#0e7490"},
             }
         )
 
@@ -248,10 +262,10 @@ def u_diagram(
         margin={"l": 55, "r": 15, "t": 50, "b": 20},
         shapes=shapes,
         annotations=annotations,
-        xaxis={"visible": False, "range": [-0.3, (failure_x + 0.6) if trace.failure else x + 0.3]},
+        xaxis={"visible": False, "range": [-0.3, (failure_x + FAILURE_WIDTH / 2 + 0.1) if trace.failure else x + 0.3]},
         yaxis={
             "tickvals": [-v for v in tick_levels],
-            "tickfont": {"size": 11},
+            "tickfont": {"size": FONT_SIZE},
             "ticktext": [_level_name(v, trace) for v in tick_levels],
             "range": [-max_level - 1.0, 1.15],
             "showgrid": False,
@@ -263,12 +277,15 @@ def u_diagram(
 
 
 def _level_name(level: float, trace: Trace) -> str:
-    """The H×W of a level, read from the first step at that level."""
+    """The H×W of a level, read from its steps; sizes that share the row (15×14 and 14×14) one per line."""
     top = trace.input_shape[2] if len(trace.input_shape) > 2 else 1
+    names: list[str] = []
     for step in trace.steps:
         if len(step.out_shape) == 4 and _level(step.out_shape, top) == level:
-            return f"{step.out_shape[2]}×{step.out_shape[3]}"
-    return ""
+            name = f"{step.out_shape[2]}×{step.out_shape[3]}"
+            if name not in names:
+                names.append(name)
+    return "<br>".join(names)
 
 
 def feature_strip(features: torch.Tensor, cell: int = 56) -> Image.Image:

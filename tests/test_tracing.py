@@ -256,7 +256,10 @@ def test_u_diagram_draws_boxes_skips_and_the_highlight(net):
     assert sum(1 for s in boxes if s.line.color == "#dc2626") == 1  # the highlighted step
     notes = [a.text for a in fig.layout.annotations]
     assert "skip h[1] 64×14×14 stored 2 popped 1" in notes and "skip h[0] 32×28×28 stored 1 popped 2" in notes
-    assert any("64×7×7" in n for n in notes) and any(n.startswith("h = [32×28×28, 64×14×14]") for n in notes)
+    assert any("64×<br>7×7" in n for n in notes) and any(n.startswith("h = [32×28×28, 64×14×14]") for n in notes)
+    # readable from the back of a room: no text of the diagram below 13 px
+    assert min(a.font.size for a in fig.layout.annotations if a.font.size) >= 13
+    assert fig.layout.yaxis.tickfont.size >= 13
     assert dict(zip(fig.layout.yaxis.tickvals, fig.layout.yaxis.ticktext, strict=True)) == {
         0: "28×28",
         -1: "14×14",
@@ -265,4 +268,11 @@ def test_u_diagram_draws_boxes_skips_and_the_highlight(net):
 
     failed = trace_basic_unet(net, torch.rand(8, 1, 30, 30), features=0)
     fig = u_diagram(failed, [s.kind for s in failed.steps], kinds, texts, selected=16)
-    assert any("64×14×14 ≠ 64×15×15" in a.text for a in fig.layout.annotations)
+    # the two shapes that differ, one per line, so the text stays inside the failure box
+    assert any(a.text.endswith("64×14×14<br>≠ 64×15×15") for a in fig.layout.annotations)
+    # 15×15 (stored) and 14×14 (upsampled) share one row and one tick instead of two overlapping ones
+    assert dict(zip(fig.layout.yaxis.tickvals, fig.layout.yaxis.ticktext, strict=True)) == {
+        0: "30×30",
+        -1: "15×15<br>14×14",
+        -2: "7×7",
+    }

@@ -30,6 +30,7 @@ from ui.errors import as_choice, as_float, as_int, as_seed, friendly
 from ui.i18n import Text, normalize_language, pick
 
 NOISE_KINDS = ("randn", "rand")
+HISTOGRAM_TICKS = (0.001, 0.01, 0.1, 1.0)  # the log axis of the pixel-value histogram
 
 TEXT: Text = {
     "tab": {"zh": "② DDPM 加噪", "en": "② DDPM noising"},
@@ -280,7 +281,10 @@ def _histogram(x0: torch.Tensor, x_t: torch.Tensor, lang: str):
     density = np.exp(-(centers**2) / 2) / math.sqrt(2 * math.pi) * bin_width
     fig.add_scatter(x=centers, y=density, mode="lines", line={"color": "#111827", "dash": "dash"},
                     name=pick(TEXT, "hist_normal", lang))  # fmt: skip
-    fig.update_yaxes(type="log", range=[-4, 0.05])
+    # ticks written out from 0.001 up: plotly's "100μ" at the bottom corner ran into the x axis's "−4"
+    fig.update_yaxes(
+        type="log", range=[-4, 0.05], tickvals=HISTOGRAM_TICKS, ticktext=[f"{v:g}" for v in HISTOGRAM_TICKS]
+    )
     return fig
 
 

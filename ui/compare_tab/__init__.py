@@ -76,7 +76,7 @@ def build(ctx: AppContext) -> None:
                 ]
             with gr.Column(scale=2):
                 obj_summary = markdown("", elem_id="objectives-summary")
-                obj_table = gr.Dataframe(interactive=False, elem_id="objectives-mse")
+                obj_table = gr.Dataframe(interactive=False, elem_id="objectives-mse", visible=False)  # shown by a run
                 obj_figure = gr.Plot(show_label=False, elem_id="objectives-curve")
 
         # ③ loss per timestep

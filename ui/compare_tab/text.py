@@ -141,8 +141,8 @@ TEXT: Text = {
     "mse_image": {"zh": "图", "en": "image"},
     "fig_objective": {"zh": "对 x0 的猜测误差 vs 噪声强度", "en": "Error of the x0 guess vs noise level"},
     "fig_objective_x": {
-        "zh": "DDPM 时间步 t（BasicUNet 用同样信噪比的 amount）",
-        "en": "DDPM timestep t (BasicUNet at the amount with the same SNR)",
+        "zh": "DDPM 时间步 t<br>（BasicUNet 用同样信噪比的 amount）",
+        "en": "DDPM timestep t<br>(BasicUNet at the amount with the same SNR)",
     },
     "fig_objective_y": {"zh": "平均 MSE（[0, 1] 像素）", "en": "mean MSE ([0, 1] pixels)"},
     "loss_title": {"zh": "#### ③ 每个时间步的损失", "en": "#### ③ Loss per timestep"},

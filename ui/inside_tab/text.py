@@ -131,7 +131,7 @@ TEXT: Text = {
     "kind_conv": {"zh": "卷积", "en": "conv"},
     "kind_act": {"zh": "激活", "en": "SiLU"},
     "kind_down": {"zh": "下采样", "en": "pool"},
-    "kind_up": {"zh": "上采样", "en": "upsample"},
+    "kind_up": {"zh": "上采样", "en": "up ×2"},
     "kind_skip": {"zh": "+跳跃", "en": "+skip"},
     "selected_maps": {
         "zh": "所选步骤的特征图（第 1 张图的前 8 个通道）",
