@@ -67,7 +67,7 @@ def test_language_switch_translates_the_page(page, app_url):
 
 @pytest.mark.parametrize(
     ("tab", "view"),
-    [("① Corruption", "corrupt-single"), ("② DDPM noising", "ddpm-single"), ("③ Inside the UNet", "inside-maps")],
+    [("① 损坏过程", "corrupt-single"), ("② DDPM 加噪", "ddpm-single"), ("③ 内部结构", "inside-maps")],
 )
 def test_choosing_upload_waits_for_the_picture_without_an_error(page, app_url, tmp_path, tab, view):
     """Picking "Upload your own image" is a step, not a mistake: no error toast, then the upload drives the view."""
@@ -75,12 +75,12 @@ def test_choosing_upload_waits_for_the_picture_without_an_error(page, app_url, t
 
     picture = tmp_path / "square.png"
     Image.new("RGB", (20, 20), (255, 255, 255)).save(picture)
-    page.goto(app_url + "/?lang=en")
+    page.goto(app_url + "/?lang=zh")  # the default language: no flip to wait for
     page.get_by_role("tab", name=tab).click()
     panel = page.locator("[role=tabpanel]:visible")
     panel.locator(f"#{view} img").first.wait_for()
     before = image_src(page, view)
-    panel.get_by_text("Upload your own image").first.click()
+    panel.get_by_text("上传自己的图片").first.click()
     upload = panel.locator("input[type=file]").first
     upload.wait_for(state="attached")
     page.wait_for_timeout(3000)  # the old wiring showed its red toast within a second
