@@ -130,7 +130,7 @@ def test_real_digits_three_channels_and_an_upload(client, tmp_path):
         ({"width": 10_000}, "width"),
         ({"batch": 0}, "batch"),
         ({"batch": 10_000}, "batch"),
-        ({"batch": 64, "height": 256, "width": 256}, "too large"),
+        ({"batch": 64, "height": 256, "width": 256}, "太大"),  # lang="zh": the message is in Chinese
         ({"height": 28.5}, "whole number"),
         ({"channels": 2}, "choices"),
         ({"step": 99}, "step"),

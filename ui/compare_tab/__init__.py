@@ -121,7 +121,9 @@ def build(ctx: AppContext) -> None:
                       api_name="quality", **heavy)  # fmt: skip
     obj_outputs = [*obj_rows, obj_table, obj_summary, obj_figure, code]
     obj_button.click(friendly(objectives.quality_objectives), [obj_t, obj_seed, ctx.lang], obj_outputs,
-                     api_name="quality_objectives", **heavy)  # fmt: skip
+                     api_name="quality_objectives", **heavy).success(
+        lambda: gr.update(visible=True), None, obj_table, api_visibility="private", queue=False
+    )  # fmt: skip
     loss_inputs = [loss_n, loss_points, loss_seed, ctx.lang]
     loss_button.click(friendly(loss_per_t.quality_loss_t), loss_inputs, [loss_plot, loss_info, code],
                       api_name="quality_loss_t", **heavy)  # fmt: skip

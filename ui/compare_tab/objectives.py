@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import gradio as gr
 import torch
 
 from diffusion_core import comparison_lab
@@ -112,5 +111,4 @@ def quality_objectives(t: Any, seed: Any, lang: Any) -> tuple:
     figure = objectives_figure(
         curve_t, [float(o.mse_basic.mean()) for o in others], [float(o.mse_ddpm.mean()) for o in others], t, labels
     )
-    table = gr.update(value=mse_table(result, lang), visible=True)  # hidden until there are numbers to show
-    return (*rows, table, summary, figure, OBJECTIVES_CODE.format(t=t, seed=seed))
+    return (*rows, mse_table(result, lang), summary, figure, OBJECTIVES_CODE.format(t=t, seed=seed))
