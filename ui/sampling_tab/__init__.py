@@ -38,9 +38,12 @@ def build(ctx: AppContext) -> None:
     at_once = {**quiet, "queue": False}  # the "queued" status and Stop answer before any queued run
 
     def start(section, handler, inputs, outputs, api_name):
-        """``section.run`` says "queued" at once, then runs ``handler`` (queued, streamed); Stop ends it."""
+        """``section.run`` says "queued" at once, then runs ``handler`` (queued, streamed); Stop ends it.
+
+        Gradio's progress overlay (the place in the queue, the timer, a refusal's error) sits on the status
+        line only: the pictures of the last run stay visible and unmarked until new ones arrive."""
         event = section.run.click(runs.waiting_status, lang, section.status, **at_once).then(
-            friendly(handler), inputs, outputs, api_name=api_name, **heavy
+            friendly(handler), inputs, outputs, api_name=api_name, show_progress_on=section.status, **heavy
         )
         # on ZeroGPU the run is in a forked worker that cannot see the stop request: cancel the event there
         section.stop.click(runs.stop_sampling, None, None, cancels=[event] if on_zero_gpu() else None, **at_once)

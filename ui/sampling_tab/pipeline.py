@@ -198,9 +198,9 @@ def build_section(loc: Localizer) -> PipelineSection:
             hub_id = loc.widget(gr.Textbox, TEXT, "hub_id", value=DEFAULT_HUB_ID, elem_id="pipe-hub", max_lines=1)
         with gr.Row():
             steps = loc.widget(slider, TEXT, "c_steps", minimum=1, maximum=MAX_STEPS, value=DEFAULT_PIPELINE_STEPS,
-                               step=1, name="steps")  # fmt: skip
+                               step=1, elem_id="pipe-steps", name="steps")  # fmt: skip
             batch = loc.widget(slider, TEXT, "batch", minimum=1, maximum=MAX_BATCH, value=DEFAULT_PIPELINE_BATCH,
-                               step=1, name="batch")  # fmt: skip
+                               step=1, elem_id="pipe-batch", name="batch")  # fmt: skip
             seed = loc.widget(seed_number, TEXT, "seed")
             run = loc.text(gr.Button, TEXT, "c_run", variant="primary", elem_id="pipe-run", scale=0, min_width=140)
             stop = loc.text(gr.Button, runs.TEXT, "stop", variant="stop", elem_id="pipe-stop", scale=0, min_width=100)

@@ -300,7 +300,7 @@ def build_section(loc: Localizer) -> StepsSection:
             steps = loc.widget(slider, TEXT, "b_steps", minimum=1, maximum=MAX_STEPS, value=DEFAULT_STEPS, step=1,
                                elem_id="ddpm-steps", name="steps")  # fmt: skip
             batch = loc.widget(slider, TEXT, "batch", minimum=1, maximum=MAX_BATCH, value=DEFAULT_BATCH, step=1,
-                               name="batch")  # fmt: skip
+                               elem_id="ddpm-batch", name="batch")  # fmt: skip
             seed = loc.widget(seed_number, TEXT, "seed")
             run = loc.text(gr.Button, TEXT, "b_run", variant="primary", elem_id="ddpm-run", scale=0, min_width=140)
             stop = loc.text(gr.Button, runs.TEXT, "stop", variant="stop", elem_id="ddpm-stop", scale=0, min_width=100)

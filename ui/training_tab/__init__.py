@@ -102,7 +102,7 @@ def build(ctx: AppContext) -> None:
         [kind, data, uploads, rgb, steps, batch, lr, seed, preview_every, log_scale, ctx.lang, ctx.session_models],
         [plot, row_input, row_noisy, row_pred, status, code, ctx.session_models, run_state],
         api_name="train",
-        show_progress="minimal",
+        show_progress_on=status,  # the place in the queue and the timer on the status line; the plot stays clear
         **TRAIN_CONCURRENCY,
     )
     # on ZeroGPU the loop runs in a forked worker that cannot see the stop request: cancel the event there
