@@ -220,15 +220,18 @@ def _post(url: str, body: dict) -> tuple[int, dict]:
 
 
 def test_a_full_queue_refuses_with_a_clear_message_and_recovers(server):
-    blockers = client_for(server.url)
+    blockers = [client_for(server.url) for _ in range(2)]  # two sessions: a session runs one training at a time
     filler_session = f"filler-{uuid.uuid4()}"
-    train_index = next(dep["id"] for dep in blockers.config["dependencies"] if dep.get("api_name") == "train")
+    train_index = next(dep["id"] for dep in blockers[0].config["dependencies"] if dep.get("api_name") == "train")
     filler = [*train_args(1, 1, seed=0), None]  # the last input is the session_models State
     joined: list[str] = []
     jobs: list = []
     try:
         # two long runs take both training slots...
-        jobs += [blockers.submit(*train_args(5000, 1, seed=s), api_name="/train") for s in (1, 2)]
+        jobs += [
+            blocker.submit(*train_args(5000, 1, seed=s), api_name="/train")
+            for blocker, s in zip(blockers, (1, 2), strict=True)
+        ]
         deadline = time.monotonic() + 120
         while not all(job.outputs() for job in jobs) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -251,7 +254,8 @@ def test_a_full_queue_refuses_with_a_clear_message_and_recovers(server):
                   {"session_hash": filler_session, "fn_index": train_index, "event_id": event_id})  # fmt: skip
         for job in jobs:
             job.cancel()
-        blockers.close()
+        for blocker in blockers:
+            blocker.close()
     _wait_for_empty_queue(server.url)
     # the slots are free again: a new session trains to the end
     after = client_for(server.url)
