@@ -168,7 +168,9 @@ def test_bad_inputs_get_clear_errors(client, api, arguments, message):
 @needs_checkpoints
 def test_browser_plays_a_sampling_run(page, app_url):
     page.goto(app_url + "/?lang=en")
+    page.get_by_role("tab", name="Sampling").wait_for(timeout=120_000)  # English (the page may flip late)
     page.get_by_role("tab", name="Sampling").click()
+    page.locator("#mix-status").get_by_text("Press").wait_for(timeout=60_000)
     page.locator("#mix-run").click()
     status = page.locator("#mix-status")
     status.get_by_text("Step 5/5").wait_for(timeout=60_000)
