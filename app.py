@@ -4,7 +4,8 @@ Run ``python app.py`` and open http://127.0.0.1:7860. Tabs follow the tutorial i
 lives in its own module under ``ui/``. This file only composes them, wires the language switch
 and launches the server. Environment variables: ``GRADIO_SERVER_NAME``, ``GRADIO_SERVER_PORT``,
 ``DIFFUSION_EXPLORER_SHOW_ERROR=1`` (show Python errors in the page; off by default),
-``DIFFUSION_EXPLORER_SESSION_TTL`` (seconds a learner's trained model is kept after training; 7200).
+``DIFFUSION_EXPLORER_SESSION_TTL`` (seconds a learner's trained model is kept after training; 7200),
+``DIFFUSION_EXPLORER_MAX_RUN_SECONDS`` (the wall-clock cap of one training or sampling run; 600).
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ Records hold tensors on the sampling device; the last record's ``x_prev`` is the
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -522,21 +522,50 @@ def final_sample(steps: Iterator[SampleStep]) -> torch.Tensor:
 # ----------------------------------------------------------------------------------------------
 
 
+class _WatchedPipeline(DDPMPipeline):
+    """``DDPMPipeline`` whose step loop asks ``on_step(i)`` before step i and ends when it says True.
+
+    ``DDPMPipeline.__call__`` walks ``self.progress_bar(timesteps)``; this bar is that loop, so an
+    early end leaves ``__call__`` to map the current x_t to [0, 1] and return it, as after the last step.
+    """
+
+    on_step: Callable[[int], bool] | None = None
+
+    def progress_bar(self, iterable=None, total=None):
+        bar = super().progress_bar(iterable, total)
+        if iterable is None or self.on_step is None:
+            return bar
+        return self._watched(bar)
+
+    def _watched(self, bar: Iterable) -> Iterator:
+        try:
+            for index, item in enumerate(bar):
+                if self.on_step(index):
+                    return
+                yield item
+        finally:
+            getattr(bar, "close", lambda: None)()  # an early end closes tqdm's bar too
+
+
 def pipeline_sample(
     pipeline: DDPMPipeline,
     num_inference_steps: int,
     batch_size: int,
     generator: torch.Generator | None = None,
     progress_bar: bool = False,
+    on_step: Callable[[int], bool] | None = None,
 ) -> torch.Tensor:
     """Run ``DDPMPipeline`` as the seed does and return images (B, C, H, W) in [0, 1] on the CPU.
 
     The pipeline's own scheduler is not touched: a copy built with ``from_config`` runs the call.
-    ``progress_bar`` shows diffusers' tqdm bar (the UI mirrors it).
+    ``progress_bar`` shows diffusers' tqdm bar (the UI mirrors it). ``on_step(i)``, if given, is asked
+    before step i (0-based) and returns True to end the run there: the images are then the current
+    x_t mapped to [0, 1] (still noisy), exactly what the pipeline would map after its last step.
     """
     unet = pipeline.unet
     check_sampling_args(unet, pipeline.scheduler, "ddpm", num_inference_steps, batch_size)
-    fresh = DDPMPipeline(unet=unet, scheduler=DDPMScheduler.from_config(pipeline.scheduler.config))
+    fresh = _WatchedPipeline(unet=unet, scheduler=DDPMScheduler.from_config(pipeline.scheduler.config))
+    fresh.on_step = on_step
     fresh.set_progress_bar_config(disable=not progress_bar)
     with torch.no_grad():
         output = fresh(batch_size=batch_size, generator=generator, num_inference_steps=num_inference_steps,

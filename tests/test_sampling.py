@@ -99,6 +99,19 @@ def test_pipeline_sample_matches_scheduler_sample(unet, train_scheduler):
     assert train_scheduler.num_inference_steps is None  # the shared scheduler was not touched
 
 
+def test_a_stopped_pipeline_returns_the_batch_as_far_as_it_got(unet, train_scheduler):
+    pipeline = DDPMPipeline(unet=unet, scheduler=train_scheduler)
+    asked: list[int] = []
+    images = sampling.pipeline_sample(pipeline, 20, 2, generator=torch.Generator().manual_seed(4),
+                                      on_step=lambda i: asked.append(i) or i == 6)  # fmt: skip
+    assert asked == list(range(7))  # asked before every step; step 6 never ran
+    records = list(sampling.scheduler_sample(unet, train_scheduler, "ddpm", 20, 2,
+                                             generator=torch.Generator().manual_seed(4)))  # fmt: skip
+    assert torch.allclose(images, (records[5].x_prev / 2 + 0.5).clamp(0, 1), atol=1e-6)  # after steps 0..5
+    finished = sampling.pipeline_sample(pipeline, 20, 2, generator=torch.Generator().manual_seed(4))
+    assert not torch.allclose(images, finished, atol=1e-2)
+
+
 @pytest.mark.parametrize("sampler", sampling.SAMPLERS)
 @pytest.mark.parametrize("steps", [1, 4, 20])
 def test_each_scheduler_yields_its_step_count(unet, train_scheduler, sampler, steps):

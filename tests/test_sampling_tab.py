@@ -54,8 +54,9 @@ def test_mix_handler_streams_the_two_column_figure(session_models):
 
 def test_ddpm_handler_streams_frames_and_writes_gif_and_png(session_models):
     outputs = list(scheduler_loop.ddpm_sample("ddim", 6, 5, 2, "en", session_models))
-    assert len(outputs) >= 2  # the first step, then the final state
-    assert "Step 1/6" in outputs[0][4]
+    assert outputs[0][4].startswith("Timing one step") and outputs[1][4].startswith("Estimated **≈")
+    assert len(outputs) >= 4  # measuring, the estimate, the first step, then the final state
+    assert "Step 1/6" in outputs[2][4]
     _, _, _, curve, status, state, scrub, final, gif, png, code = outputs[-1]
     assert "Step 6/6" in status and "ddim" in status
     assert [frame["step"] for frame in state["frames"]] == list(range(6))
@@ -79,7 +80,8 @@ def test_ddpm_handler_keeps_a_bounded_number_of_frames(session_models, monkeypat
 
 
 def test_pipeline_handler_and_save_pretrained_zip(session_models, tmp_path):
-    grid, status, _ = pipeline.pipeline_sample("session", "", 3, 4, 0, "en", session_models)
+    *started, (grid, status, _) = pipeline.pipeline_sample("session", "", 3, 4, 0, "en", session_models)
+    assert [update[1].split(" ")[0] for update in started] == ["Timing", "Estimated"]
     assert isinstance(grid, Image.Image) and "4 images, 3 steps" in status
     archive = pipeline.save_pipeline(session_models, "en")
     with zipfile.ZipFile(archive) as bundle:
@@ -94,7 +96,7 @@ def test_session_errors_are_clear():
     with pytest.raises(ValueError, match="has not trained a DDPM model"):
         pipeline.save_pipeline({}, "en")
     with pytest.raises(ValueError, match="has not trained a DDPM model"):
-        pipeline.pipeline_sample("session", "", 3, 2, 0, "en", {})
+        list(pipeline.pipeline_sample("session", "", 3, 2, 0, "en", {}))
 
 
 @pytest.mark.parametrize("bogus", ["/etc/passwd", "../assets/checkpoints", "assets/mnist", "a/b/c", "", "x" * 300])
@@ -120,7 +122,8 @@ def test_ddpm_sample_streams_through_the_api(client):
     streamed = job.outputs()
     assert len(streamed) >= 2
     statuses = [output[4] for output in streamed]
-    assert statuses[0].startswith("Step 1/3") and statuses[-1].startswith("Step 3/3")
+    assert statuses[0].startswith("Timing one step") and statuses[1].startswith("Estimated **≈")
+    assert statuses[2].startswith("Step 1/3") and statuses[-1].startswith("Step 3/3")
     assert "bundled checkpoint" in statuses[-1]
     gif, png = final[7], final[8]  # the State output is not part of the API
     assert Path(gif).suffix == ".gif" and Path(png).suffix == ".png"
@@ -165,7 +168,9 @@ def test_bad_inputs_get_clear_errors(client, api, arguments, message):
 @needs_checkpoints
 def test_browser_plays_a_sampling_run(page, app_url):
     page.goto(app_url + "/?lang=en")
+    page.get_by_role("tab", name="Sampling").wait_for(timeout=120_000)  # English (the page may flip late)
     page.get_by_role("tab", name="Sampling").click()
+    page.locator("#mix-status").get_by_text("Press").wait_for(timeout=60_000)
     page.locator("#mix-run").click()
     status = page.locator("#mix-status")
     status.get_by_text("Step 5/5").wait_for(timeout=60_000)

@@ -12,11 +12,12 @@ from typing import Any
 import gradio as gr
 import plotly.graph_objects as go
 
-from diffusion_core import comparison_lab, metrics, quality_curves
+from diffusion_core import comparison_lab, estimates, metrics, quality_curves
 from diffusion_core.classifier import CLASSIFIER_DIR, CLASSIFIER_LOG
 from diffusion_core.device import gpu_seconds, gpu_task
 from diffusion_core.quality_figures import curves_figure
 from diffusion_core.sampling import SAMPLERS, bundled_ddpm
+from ui import runs
 from ui.compare_tab.text import SAMPLER_NAMES, TEXT
 from ui.context import DEVICE
 from ui.errors import as_choices, as_int, as_seed
@@ -24,10 +25,11 @@ from ui.i18n import normalize_language, pick
 
 LIVE_STEPS = (1, 2, 5, 10, 20, 50)  # step counts the live recompute offers
 LIVE_MAX_N = 64  # most samples per point the live recompute takes
+SCORE_SECONDS = 0.2  # the estimate's allowance for scoring one point's samples (the classifier's features)
 LIVE_DEFAULTS = {"samplers": ["ddim", "dpm++", "euler"], "steps": [2, 5, 10], "n": 32, "seed": 0}
 
 QUALITY_CODE = """import torch
-from diffusion_core import comparison_lab, metrics, quality_curves
+from diffusion_core import comparison_lab, estimates, metrics, quality_curves
 from diffusion_core.checkpoints import load_ddpm_pipeline
 
 pipe = load_ddpm_pipeline()  # assets/checkpoints/ddpm_mnist (safetensors)
@@ -104,15 +106,20 @@ def quality_gpu_seconds(samplers: Any = None, steps: Any = None, n: Any = 0, *_:
 
 
 @gpu_task(quality_gpu_seconds)
-def quality(samplers: Any, steps: Any, n: Any, seed: Any, lang: Any, progress=gr.Progress()):  # noqa: B008
+def quality(samplers: Any, steps: Any, n: Any, seed: Any, lang: Any, progress=gr.Progress(),  # noqa: B008
+            request: gr.Request | None = None):  # fmt: skip
     """Handler of the ``quality`` API: recompute a small quality-vs-steps curve, one point at a time.
+
+    Like every long run it is estimated first and refused above the server's cap, holds the
+    session's one heavy-run slot, and stops (keeping its points) at the cap (``ui.runs``).
 
     Args:
         samplers: some of ``diffusion_core.sampling.SAMPLERS``; steps: some of ``LIVE_STEPS``;
         n: samples per point, 8..``LIVE_MAX_N``; seed: 0..2**31-1; lang: ``"zh"`` or ``"en"``.
 
     Yields:
-        (figure, summary markdown, table markdown, code) after every point.
+        (figure, summary markdown, table markdown, code): the estimate first, then after every point
+        (labelled partial until the last).
     """
     lang = normalize_language(lang)
     samplers = as_choices(samplers, "samplers", SAMPLERS)
@@ -126,19 +133,38 @@ def quality(samplers: Any, steps: Any, n: Any, seed: Any, lang: Any, progress=gr
     samplers = [s for s in SAMPLERS if s in samplers]
     pipe = bundled_ddpm(str(DEVICE))
     code = QUALITY_CODE.format(samplers=samplers, steps=steps, n=n, seed=seed)
-    floor = metrics.real_floor(n)
-    real = metrics.measure(metrics.real_digits(n, seed=1)[0])
-    real_ref = {"confidence": real.confidence, "class_balance": real.class_balance}
-    labels = figure_labels(lang)
-    points: list[dict] = []
-    total = len(samplers) * len(steps)
-    progress(0, desc=f"0 / {total}")
-    seconds = 0.0
-    for point in quality_curves.quality_vs_steps(
-        comparison_lab.sampling_function(pipe.unet, pipe.scheduler), samplers, steps, n, seed
-    ):
-        points.append(point.__dict__)
-        seconds += point.seconds
-        progress(len(points) / total, desc=f"{len(points)} / {total}: {SAMPLER_NAMES[point.sampler]} {point.steps}")
-        summary = pick(TEXT, "live_done", lang).format(n=n, seed=seed, seconds=seconds)
-        yield curves_figure(points, floor, real_ref, labels, SAMPLER_NAMES), summary, points_table(points, lang), code
+    skip = gr.skip()
+    with runs.heavy_run(request, "sample", lang) as run:
+        yield skip, runs.measuring_status(lang), skip, code
+        plan = [count for _ in samplers for count in steps]
+        estimate = run.admit(estimates.quality_estimate(pipe.unet, plan, n, score_seconds=SCORE_SECONDS))
+        yield skip, runs.estimate_line(estimate, lang), skip, code
+        floor = metrics.real_floor(n)
+        real = metrics.measure(metrics.real_digits(n, seed=1)[0])
+        real_ref = {"confidence": real.confidence, "class_balance": real.class_balance}
+        labels = figure_labels(lang)
+        points: list[dict] = []
+        total = len(plan)
+        progress(0, desc=f"0 / {total}")
+        seconds = 0.0
+        for point in quality_curves.quality_vs_steps(
+            comparison_lab.sampling_function(pipe.unet, pipe.scheduler), samplers, steps, n, seed
+        ):
+            points.append(point.__dict__)
+            seconds += point.seconds
+            progress(len(points) / total, desc=f"{len(points)} / {total}: {SAMPLER_NAMES[point.sampler]} {point.steps}")
+            reason = run.stop_reason() if len(points) < total else None
+            if len(points) == total:
+                summary = pick(TEXT, "live_done", lang).format(n=n, seed=seed, seconds=seconds)
+            else:
+                summary = pick(TEXT, "live_partial", lang).format(done=len(points), total=total, n=n, seed=seed,
+                                                                  seconds=seconds)  # fmt: skip
+                summary += " · " + (run.ended_line(reason, len(points), total) if reason else run.progress_line())
+            yield (
+                curves_figure(points, floor, real_ref, labels, SAMPLER_NAMES),
+                summary,
+                points_table(points, lang),
+                code,
+            )
+            if reason is not None:
+                return

@@ -59,8 +59,8 @@ TEXT: Text = {
     "live_steps": {"zh": "步数", "en": "Steps"},
     "live_n": {"zh": "每个点的样本数 n", "en": "Samples per point n"},
     "live_n_info": {
-        "zh": "n 越小越快，但 FD 的下限越高（CPU 上 32 张约需数十秒）",
-        "en": "Smaller n is faster but raises the FD floor (32 samples take tens of seconds on a CPU)",
+        "zh": "n 越小越快，但 FD 的下限越高（开始时会按本机实测的速度给出预计用时）",
+        "en": "Smaller n is faster but raises the FD floor (a run starts by estimating its time from this machine's speed)",
     },
     "seed": {"zh": "随机种子", "en": "Random seed"},
     "live_button": {"zh": "▶ 现场重算（小规模）", "en": "▶ Recompute live (small)"},
@@ -83,6 +83,10 @@ TEXT: Text = {
     "live_done": {
         "zh": "**现场结果**：每点 n = {n} 张，种子 {seed}，共 {seconds:.0f} 秒。",
         "en": "**Live result**: n = {n} per point, seed {seed}, {seconds:.0f} s in all.",
+    },
+    "live_partial": {
+        "zh": "**部分结果：{done}/{total} 个点**：每点 n = {n} 张，种子 {seed}，已用 {seconds:.0f} 秒。",
+        "en": "**Partial result: {done} of {total} points**: n = {n} per point, seed {seed}, {seconds:.0f} s so far.",
     },
     "col_sampler": {"zh": "采样器", "en": "sampler"},
     "col_steps": {"zh": "步数", "en": "steps"},

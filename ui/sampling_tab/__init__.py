@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from diffusion_core.device import on_zero_gpu
+from ui import runs
 from ui.common import markdown
 from ui.context import AppContext
 from ui.errors import friendly
@@ -33,19 +35,32 @@ def build(ctx: AppContext) -> None:
 
     heavy = {"concurrency_limit": 2, "concurrency_id": "sample"}
     quiet = {"api_visibility": "private", "show_progress": "hidden"}
-    a.run.click(friendly(mix.mix_sample), [a.steps, a.batch, a.seed, lang, ctx.session_models],
-                [a.figure, a.x, a.pred, a.scrub, a.state, a.status, a.code], api_name="mix_sample", **heavy)  # fmt: skip
+    at_once = {**quiet, "queue": False}  # the "queued" status and Stop answer before any queued run
+
+    def start(section, handler, inputs, outputs, api_name):
+        """``section.run`` says "queued" at once, then runs ``handler`` (queued, streamed); Stop ends it.
+
+        Gradio's progress overlay (the place in the queue, the timer, a refusal's error) sits on the status
+        line only: the pictures of the last run stay visible and unmarked until new ones arrive."""
+        event = section.run.click(runs.waiting_status, lang, section.status, **at_once).then(
+            friendly(handler), inputs, outputs, api_name=api_name, show_progress_on=section.status, **heavy
+        )
+        # on ZeroGPU the run is in a forked worker that cannot see the stop request: cancel the event there
+        section.stop.click(runs.stop_sampling, None, None, cancels=[event] if on_zero_gpu() else None, **at_once)
+
+    start(a, mix.mix_sample, [a.steps, a.batch, a.seed, lang, ctx.session_models],
+          [a.figure, a.x, a.pred, a.scrub, a.state, a.status, a.code], "mix_sample")  # fmt: skip
     a.scrub.input(mix.mix_scrub, [a.scrub, a.state, lang], [a.x, a.pred], trigger_mode="always_last", **quiet)
     a.play.click(mix.mix_play, [a.state, lang], [a.scrub, a.x, a.pred], **quiet)
 
-    b.run.click(friendly(scheduler_loop.ddpm_sample), [b.scheduler, b.steps, b.batch, b.seed, lang, ctx.session_models],
-                [b.x_t, b.pred, b.noise, b.curve, b.status, b.state, b.scrub, b.final, b.gif, b.png, b.code],
-                api_name="ddpm_sample", **heavy)  # fmt: skip
+    start(b, scheduler_loop.ddpm_sample, [b.scheduler, b.steps, b.batch, b.seed, lang, ctx.session_models],
+          [b.x_t, b.pred, b.noise, b.curve, b.status, b.state, b.scrub, b.final, b.gif, b.png, b.code],
+          "ddpm_sample")  # fmt: skip
     b.scrub.input(scheduler_loop.ddpm_scrub, [b.scrub, b.state, lang], [b.x_t, b.pred, b.noise, b.curve, b.status],
                   trigger_mode="always_last", **quiet)  # fmt: skip
 
-    c.run.click(friendly(pipeline.pipeline_sample), [c.source, c.hub_id, c.steps, c.batch, c.seed, lang,
-                ctx.session_models], [c.grid, c.status, c.code], api_name="pipeline_sample", **heavy)  # fmt: skip
+    start(c, pipeline.pipeline_sample, [c.source, c.hub_id, c.steps, c.batch, c.seed, lang, ctx.session_models],
+          [c.grid, c.status, c.code], "pipeline_sample")  # fmt: skip
     c.save.click(pipeline.save_pipeline, [ctx.session_models, lang], c.zip, api_name="save_pipeline")
 
     # texts drawn before any run follow the language too: the idle hints and the alpha_bar chart

@@ -14,9 +14,10 @@ from typing import Any
 import gradio as gr
 import torch
 
-from diffusion_core import sampling
+from diffusion_core import estimates, sampling
 from diffusion_core.device import gpu_seconds, gpu_task
 from diffusion_core.sample_figures import mix_figure
+from ui import runs
 from ui.common import TEXT as COMMON
 from ui.common import markdown
 from ui.components import seed_number, slider
@@ -78,11 +79,15 @@ def _step_pair(state: dict, index: int) -> tuple[Any, Any]:
 
 
 @gpu_task(mix_gpu_seconds)
-def mix_sample(n_steps: Any, batch: Any, seed: Any, lang: Any, session_models: Any = None):
+def mix_sample(n_steps: Any, batch: Any, seed: Any, lang: Any, session_models: Any = None,
+               request: gr.Request | None = None):  # fmt: skip
     """Handler of the ``mix_sample`` API: stream the tutorial's two-column figure as it grows.
 
     Args:
         n_steps: 1 .. ``MAX_MIX_STEPS``; batch: 1 .. ``MAX_BATCH`` images of (1, 28, 28); seed: 0 .. 2**31 - 1.
+
+    Like every sampling run it is estimated first, holds the session's one heavy-run slot and ends
+    early at Stop or at the server's cap (``ui.runs``), keeping the steps so far.
 
     Yields:
         (figure, x of the step, prediction of the step, scrub slider, state, status, code). The
@@ -95,22 +100,31 @@ def mix_sample(n_steps: Any, batch: Any, seed: Any, lang: Any, session_models: A
     seed = as_seed(seed)
     net, source = resolve_basic(session_models, lang)
     code = MIX_CODE.format(n_steps=n_steps, seed=seed, batch=batch, model=source.replace("*", ""))
-    records = sampling.mix_sample(net, n_steps, batch, generator=torch.Generator().manual_seed(seed))
-    state: dict = {"x": [], "pred": []}
-    figure_scale = 3 if n_steps <= 10 else 2
-    last_yield = 0.0
-    for record in records:
-        state["x"].append(record.x_t.detach().cpu().half())
-        state["pred"].append(record.pred_x0.detach().cpu().half())
-        done = record.step == n_steps - 1
-        if done or time.perf_counter() - last_yield > STREAM_EVERY_S:
-            figure = mix_figure([x[:FIGURE_IMAGES].float() for x in state["x"]],
-                                [p[:FIGURE_IMAGES].float() for p in state["pred"]], figure_scale)  # fmt: skip
-            x_image, pred_image = _step_pair(state, record.step)
-            status = pick(TEXT, "a_status", lang).format(step=record.step + 1, n=n_steps, source=source)
-            scrub = gr.update(maximum=max(n_steps, 2), value=record.step + 1, interactive=done)
-            yield figure, x_image, pred_image, scrub, state if done else gr.skip(), status, code
-            last_yield = time.perf_counter()
+    with runs.heavy_run(request, "sample", lang) as run:
+        estimate = run.admit(estimates.sampling_estimate(net, n_steps, batch))
+        records = sampling.mix_sample(net, n_steps, batch, generator=torch.Generator().manual_seed(seed))
+        state: dict = {"x": [], "pred": []}
+        figure_scale = 3 if n_steps <= 10 else 2
+        last_yield = 0.0
+        for record in records:
+            state["x"].append(record.x_t.detach().cpu().half())
+            state["pred"].append(record.pred_x0.detach().cpu().half())
+            reason = run.stop_reason() if record.step < n_steps - 1 else None
+            done = record.step == n_steps - 1 or reason is not None
+            if done or time.perf_counter() - last_yield > STREAM_EVERY_S:
+                figure = mix_figure([x[:FIGURE_IMAGES].float() for x in state["x"]],
+                                    [p[:FIGURE_IMAGES].float() for p in state["pred"]], figure_scale)  # fmt: skip
+                x_image, pred_image = _step_pair(state, record.step)
+                status = pick(TEXT, "a_status", lang).format(step=record.step + 1, n=n_steps, source=source)
+                status += " · " + (run.ended_line(reason, record.step + 1, n_steps) if reason
+                                   else runs.estimate_line(estimate, lang))  # fmt: skip
+                scrub = gr.update(
+                    maximum=max(len(state["x"]) if reason else n_steps, 2), value=record.step + 1, interactive=done
+                )
+                yield figure, x_image, pred_image, scrub, state if done else gr.skip(), status, code
+                last_yield = time.perf_counter()
+            if reason is not None:
+                return
 
 
 @friendly
@@ -138,6 +152,7 @@ class MixSection:
     batch: gr.Slider
     seed: gr.Number
     run: gr.Button
+    stop: gr.Button
     status: gr.Markdown
     figure: gr.Image
     scrub: gr.Slider
@@ -159,6 +174,7 @@ def build_section(loc: Localizer) -> MixSection:
                                name="batch")  # fmt: skip
             seed = loc.widget(seed_number, TEXT, "seed")
             run = loc.text(gr.Button, TEXT, "a_run", variant="primary", elem_id="mix-run", scale=0, min_width=140)
+            stop = loc.text(gr.Button, runs.TEXT, "stop", variant="stop", elem_id="mix-stop", scale=0, min_width=100)
         status = gr.Markdown(pick(TEXT, "status_idle", DEFAULT_LANGUAGE), elem_id="mix-status")
         with gr.Row():
             with gr.Column(scale=3):
@@ -177,4 +193,4 @@ def build_section(loc: Localizer) -> MixSection:
                                          model="bundled")  # fmt: skip
             code = gr.Code(first_code, language="python")
     state = gr.State(None, time_to_live=SESSION_TTL_SECONDS)
-    return MixSection(steps, batch, seed, run, status, figure, scrub, play, x, pred, code, state)
+    return MixSection(steps, batch, seed, run, stop, status, figure, scrub, play, x, pred, code, state)

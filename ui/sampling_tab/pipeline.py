@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +18,10 @@ import gradio as gr
 import torch
 from diffusers import DDPMPipeline, DDPMScheduler
 
-from diffusion_core import sampling
+from diffusion_core import estimates, sampling
 from diffusion_core.checkpoints import DDPM_DIR, save_ddpm_pipeline
 from diffusion_core.device import gpu_seconds, gpu_task
+from ui import runs
 from ui.common import TEXT as COMMON
 from ui.common import download_folder, markdown
 from ui.components import seed_number, slider
@@ -103,16 +105,19 @@ def _session_pipeline(session_models: Any, lang: str) -> tuple[Any, Any]:
 @gpu_task(pipeline_gpu_seconds)
 def pipeline_sample(
     source: Any, hub_id: Any, steps: Any, batch: Any, seed: Any, lang: Any, session_models: Any = None,
-    progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008
-) -> tuple:  # fmt: skip
+    progress: gr.Progress = gr.Progress(track_tqdm=True), request: gr.Request | None = None,  # noqa: B008
+) -> Iterator[tuple]:  # fmt: skip
     """Handler of the ``pipeline_sample`` API: ``DDPMPipeline(...)`` and ``make_grid``.
 
     Args:
         source: one of ``SOURCES``; hub_id: "owner/name" (used when source is "hub");
         steps: 1 .. ``MAX_STEPS``; batch: 1 .. ``MAX_BATCH``; seed: 0 .. 2**31 - 1.
 
-    Returns:
-        (grid image of the batch in [0, 1], status, code).
+    The run is estimated first (``ui.runs``: refused above the server's cap, one per session); Stop
+    or the cap ends it early, and the grid then shows the batch as far as it got (still noisy).
+
+    Yields:
+        (grid image of the batch in [0, 1], status, code): the estimate first, the batch at the end.
     """
     lang = normalize_language(lang)
     source = as_choice(source, "source", SOURCES)
@@ -129,12 +134,27 @@ def pipeline_sample(
     else:
         pipeline, folder = bundled_ddpm(lang)
         note = pick(TEXT, "uses_bundled", lang).format(path=folder)
-    start = time.perf_counter()
-    images = sampling.pipeline_sample(pipeline, steps, batch, torch.Generator().manual_seed(seed), progress_bar=True)
-    seconds = time.perf_counter() - start
-    status = pick(TEXT, "c_status", lang).format(batch=batch, steps=steps, seconds=seconds, source=note)
     code = PIPELINE_CODE.format(folder=folder, model=note.replace("*", ""), seed=seed, batch=batch, steps=steps)
-    return grid_image(images, GRID_WIDTH), status, code
+    with runs.heavy_run(request, "sample", lang) as run:
+        yield gr.skip(), runs.measuring_status(lang), code
+        estimate = run.admit(estimates.sampling_estimate(pipeline.unet, steps, batch))
+        yield gr.skip(), runs.estimate_line(estimate, lang), code
+        ended: list = []  # (reason, steps done) once the run ends early
+
+        def on_step(index: int) -> bool:
+            reason = run.stop_reason()
+            if reason is not None:
+                ended.append((reason, index))
+            return reason is not None
+
+        start = time.perf_counter()
+        images = sampling.pipeline_sample(pipeline, steps, batch, torch.Generator().manual_seed(seed),
+                                          progress_bar=True, on_step=on_step)  # fmt: skip
+        seconds = time.perf_counter() - start
+    reason, done = ended[0] if ended else (None, steps)
+    status = pick(TEXT, "c_status", lang).format(batch=batch, steps=done, seconds=seconds, source=note)
+    status += " · " + (run.ended_line(reason, done, steps) if reason else runs.estimate_line(estimate, lang))
+    yield grid_image(images, GRID_WIDTH), status, code
 
 
 @friendly
@@ -160,6 +180,7 @@ class PipelineSection:
     batch: gr.Slider
     seed: gr.Number
     run: gr.Button
+    stop: gr.Button
     status: gr.Markdown
     grid: gr.Image
     save: gr.Button
@@ -177,11 +198,12 @@ def build_section(loc: Localizer) -> PipelineSection:
             hub_id = loc.widget(gr.Textbox, TEXT, "hub_id", value=DEFAULT_HUB_ID, elem_id="pipe-hub", max_lines=1)
         with gr.Row():
             steps = loc.widget(slider, TEXT, "c_steps", minimum=1, maximum=MAX_STEPS, value=DEFAULT_PIPELINE_STEPS,
-                               step=1, name="steps")  # fmt: skip
+                               step=1, elem_id="pipe-steps", name="steps")  # fmt: skip
             batch = loc.widget(slider, TEXT, "batch", minimum=1, maximum=MAX_BATCH, value=DEFAULT_PIPELINE_BATCH,
-                               step=1, name="batch")  # fmt: skip
+                               step=1, elem_id="pipe-batch", name="batch")  # fmt: skip
             seed = loc.widget(seed_number, TEXT, "seed")
             run = loc.text(gr.Button, TEXT, "c_run", variant="primary", elem_id="pipe-run", scale=0, min_width=140)
+            stop = loc.text(gr.Button, runs.TEXT, "stop", variant="stop", elem_id="pipe-stop", scale=0, min_width=100)
         status = gr.Markdown("", elem_id="pipe-status")
         grid = loc.widget(gr.Image, TEXT, "c_grid", elem_id="pipe-grid", elem_classes="pixelated", format="png")
         with gr.Row():
@@ -191,4 +213,4 @@ def build_section(loc: Localizer) -> PipelineSection:
             first_code = PIPELINE_CODE.format(folder=checkpoint_path(DDPM_DIR), model="bundled", seed=SEED_DEFAULT,
                                               batch=DEFAULT_PIPELINE_BATCH, steps=DEFAULT_PIPELINE_STEPS)  # fmt: skip
             code = gr.Code(first_code, language="python")
-    return PipelineSection(source, hub_id, steps, batch, seed, run, status, grid, save, zip_file, code)
+    return PipelineSection(source, hub_id, steps, batch, seed, run, stop, status, grid, save, zip_file, code)

@@ -17,13 +17,14 @@ import numpy as np
 import torch
 from diffusers import DDPMScheduler
 
-from diffusion_core import sampling
+from diffusion_core import estimates, sampling
 from diffusion_core.checkpoints import DDPM_DIR
 from diffusion_core.data import to_unit_range
 from diffusion_core.device import gpu_seconds, gpu_task
 from diffusion_core.models import UNET2D_SEED_CONFIG
 from diffusion_core.noising import SEED_TRAINING_SCHEDULE, make_scheduler
 from diffusion_core.sample_figures import alpha_bar_figure, step_images, write_gif
+from ui import runs
 from ui.common import TEXT as COMMON
 from ui.common import download_folder, markdown
 from ui.components import seed_number, slider
@@ -52,6 +53,7 @@ DEFAULT_STEPS = MAX_STEPS if ON_GPU else FEW_STEPS
 DEFAULT_BATCH = 16
 MAX_KEPT_FRAMES = 60  # frames kept for the scrubber and the GIF (evenly spaced over the steps)
 SHOWN_IMAGES = 16  # images per frame kept for the scrubber
+FRAMES_SECONDS = 1.0  # the estimate's allowance for drawing the streamed frames, the GIF and the PNG
 SAMPLER_KEYS = {name: name for name in sampling.SAMPLERS}  # each sampler's name is its text key
 SEED_SCHEDULER = make_scheduler(SEED_TRAINING_SCHEDULE)  # read-only: the curve and the code before any run
 CURVE_KEYS = {"title": "curve_title", "x": "curve_x", "y": "curve_y", "curve": "curve", "current": "current"}
@@ -148,11 +150,17 @@ def _kept_steps(steps: int) -> set[int]:
 
 
 @gpu_task(ddpm_gpu_seconds)
-def ddpm_sample(scheduler: Any, steps: Any, batch: Any, seed: Any, lang: Any, session_models: Any = None):
+def ddpm_sample(
+    scheduler: Any, steps: Any, batch: Any, seed: Any, lang: Any, session_models: Any = None,
+    request: gr.Request | None = None,
+):  # fmt: skip
     """Handler of the ``ddpm_sample`` API: stream x_t, predicted x0 and noise while sampling.
 
     Args:
         scheduler: one of ``sampling.SAMPLERS``; steps: 1 .. ``MAX_STEPS``; batch: 1 .. ``MAX_BATCH``.
+
+    The run is estimated first (``ui.runs``: refused above the server's cap, one per session) and
+    ends early, keeping its frames so far, when the session presses Stop or the run reaches the cap.
 
     Yields:
         (x_t, pred_x0, noise_pred, alpha_bar curve, status, state, scrubber, final grid, GIF, PNG, code).
@@ -166,6 +174,17 @@ def ddpm_sample(scheduler: Any, steps: Any, batch: Any, seed: Any, lang: Any, se
     seed = as_seed(seed)
     unet, train_scheduler, source, folder = resolve_ddpm(session_models, lang)
     code = ddpm_code(folder, source, sampler, steps, seed, batch, unet.config, train_scheduler.config)
+    skip = gr.skip()
+    with runs.heavy_run(request, "sample", lang) as run:
+        yield (skip, skip, skip, skip, runs.measuring_status(lang), skip, skip, skip, skip, skip, code)
+        estimate = run.admit(estimates.sampling_estimate(unet, steps, batch, extra_seconds=FRAMES_SECONDS))
+        yield (skip, skip, skip, skip, runs.estimate_line(estimate, lang), skip, skip, skip, skip, skip, code)
+        yield from _stream_run(run, unet, train_scheduler, sampler, steps, batch, seed, source, code, lang)
+
+
+def _stream_run(run: runs.Run, unet: Any, train_scheduler: Any, sampler: str, steps: int, batch: int, seed: int,
+                source: str, code: str, lang: str):  # fmt: skip
+    """The sampling loop of ``ddpm_sample`` (its outputs), ending early when ``run`` says so."""
     fast = sampler in sampling.FAST_SAMPLERS and sampling.fast_path_available(unet.device)
     records = sampling.scheduler_sample(
         unet, train_scheduler, sampler, steps, batch, generator=torch.Generator().manual_seed(seed), fast=fast
@@ -178,25 +197,32 @@ def ddpm_sample(scheduler: Any, steps: Any, batch: Any, seed: Any, lang: Any, se
     start = last_yield = time.perf_counter()
     skip = gr.skip()
     record = None
+    reason = None
     for record in records:
-        done = record.step == steps - 1
+        reason = run.stop_reason() if record.step < steps - 1 else None
+        done = record.step == steps - 1 or reason is not None
         due = done or record.step == 0 or time.perf_counter() - last_yield > STREAM_EVERY_S
-        if record.step not in keep and not due:
+        if record.step not in keep and not done and not due:
             continue
         frame = {"step": record.step, "t": record.t}
         frame |= {
             name: getattr(record, name)[:shown].detach().cpu().half() for name in ("x_t", "pred_x0", "noise_pred")
         }
-        if record.step in keep:  # the scrubber and the GIF keep at most MAX_KEPT_FRAMES frames
+        if record.step in keep or done:  # the scrubber and the GIF keep at most MAX_KEPT_FRAMES frames (+ a stop)
             state["frames"].append(frame)
         if due and not done:
             *images, curve, _ = _frame_outputs({**state, "frames": [frame]}, 0, lang)
             status = status_line(step=record.step + 1, t=_format_t(record.t), seconds=time.perf_counter() - start)
-            yield (*images, curve, status, skip, skip, skip, skip, skip, code)
+            yield (*images, curve, f"{status} · {run.progress_line()}", skip, skip, skip, skip, skip, code)
             last_yield = time.perf_counter()
+        if reason is not None:
+            break
     seconds = time.perf_counter() - start
     final = to_unit_range(record.x_prev.detach().float().cpu()).clamp(0, 1)
+    done_steps = record.step + 1
     run_name = download_folder("sampling-") / f"{sampler}-{steps}-steps-seed{seed}"
+    if reason is not None:
+        run_name = run_name.with_name(f"{run_name.name}-stopped-at-{done_steps}")
     final_image = grid_image(final, GRID_WIDTH)
     png = run_name.with_suffix(".png")
     final_image.save(png)
@@ -204,7 +230,9 @@ def ddpm_sample(scheduler: Any, steps: Any, batch: Any, seed: Any, lang: Any, se
     trajectory = [to_unit_range(f["x_t"].float()).clamp(0, 1) for f in state["frames"]] + [final[:shown]]
     gif = write_gif([grid_image(x, PANEL_WIDTH, columns) for x in trajectory], run_name.with_suffix(".gif"))
     *images, curve, _ = _frame_outputs(state, len(state["frames"]) - 1, lang)
-    status = status_line(step=steps, t=_format_t(record.t), seconds=seconds)
+    status = status_line(step=done_steps, t=_format_t(record.t), seconds=seconds)
+    if reason is not None:
+        status += " · " + run.ended_line(reason, done_steps, steps)
     frames = len(state["frames"])
     scrub = gr.update(minimum=1, maximum=max(frames, 2), value=frames, interactive=True)
     yield (*images, curve, status, state, scrub, final_image, str(gif), str(png), code)
@@ -245,6 +273,7 @@ class StepsSection:
     batch: gr.Slider
     seed: gr.Number
     run: gr.Button
+    stop: gr.Button
     status: gr.Markdown
     scrub: gr.Slider
     x_t: gr.Image
@@ -271,9 +300,10 @@ def build_section(loc: Localizer) -> StepsSection:
             steps = loc.widget(slider, TEXT, "b_steps", minimum=1, maximum=MAX_STEPS, value=DEFAULT_STEPS, step=1,
                                elem_id="ddpm-steps", name="steps")  # fmt: skip
             batch = loc.widget(slider, TEXT, "batch", minimum=1, maximum=MAX_BATCH, value=DEFAULT_BATCH, step=1,
-                               name="batch")  # fmt: skip
+                               elem_id="ddpm-batch", name="batch")  # fmt: skip
             seed = loc.widget(seed_number, TEXT, "seed")
             run = loc.text(gr.Button, TEXT, "b_run", variant="primary", elem_id="ddpm-run", scale=0, min_width=140)
+            stop = loc.text(gr.Button, runs.TEXT, "stop", variant="stop", elem_id="ddpm-stop", scale=0, min_width=100)
         status = gr.Markdown(pick(TEXT, "status_idle", DEFAULT_LANGUAGE), elem_id="ddpm-status")
         scrub = loc.widget(slider, TEXT, "b_scrub", minimum=1, maximum=2, value=1, step=1, elem_id="ddpm-scrub",
                            interactive=False, name="frame")  # fmt: skip
@@ -293,5 +323,5 @@ def build_section(loc: Localizer) -> StepsSection:
                                    DEFAULT_BATCH, UNET2D_SEED_CONFIG, SEED_SCHEDULER.config)  # fmt: skip
             code = gr.Code(first_code, language="python")
     state = gr.State(None, time_to_live=SESSION_TTL_SECONDS)
-    return StepsSection(scheduler, steps, batch, seed, run, status, scrub, x_t, pred, noise, curve, final, gif, png,
-                        code, state)  # fmt: skip
+    return StepsSection(scheduler, steps, batch, seed, run, stop, status, scrub, x_t, pred, noise, curve, final, gif,
+                        png, code, state)  # fmt: skip

@@ -69,10 +69,10 @@ TEXT: Text = {
         "and Euler at 50 steps do best).",
     },
     "cpu_note": {
-        "zh": "ℹ 这台服务器没有 GPU：默认用 DPM-Solver++ {steps} 步，几秒就好；DDPM {full_steps} 步在 2 核 CPU 上"
-        "生成 16 张约需 4 分钟。",
-        "en": "ℹ This server has no GPU: the default is DPM-Solver++ with {steps} steps (a few seconds); DDPM with "
-        "{full_steps} steps takes about 4 minutes for 16 images on 2 CPU cores.",
+        "zh": "ℹ 这台服务器没有 GPU：默认用 DPM-Solver++ {steps} 步；DDPM {full_steps} 步要慢得多。每次运行开始时，"
+        "会按在本机实测的一步用时给出预计时间；太久可以按“停止”。",
+        "en": "ℹ This server has no GPU: the default is DPM-Solver++ with {steps} steps; DDPM with {full_steps} steps "
+        "is far slower. Every run starts with an estimate from one step timed on this machine, and Stop ends it early.",
     },
     "gpu_note": {
         "zh": "ℹ 在 GPU 上默认完整的 DDPM {full_steps} 步（DDPM/DDIM 用 CUDA Graph 快速路径）。",

@@ -18,6 +18,7 @@ import gradio as gr
 
 from diffusion_core.device import on_zero_gpu
 from diffusion_core.training import DEFAULT_LR
+from ui import runs
 from ui.common import TEXT as COMMON
 from ui.common import markdown
 from ui.components import number, seed_number, slider
@@ -95,12 +96,13 @@ def build(ctx: AppContext) -> None:
     ctx.lang.change(controls.idle_status, [status, ctx.lang], status, **PRIVATE)
     gr.on([log_scale.change, ctx.lang.change], redraw_loss, [run_state, log_scale, ctx.lang], plot, **PRIVATE)
 
-    train_event = start.click(
+    # the status says "queued" at once; Gradio shows the place in the queue on the outputs until the run starts
+    train_event = start.click(runs.waiting_status, ctx.lang, status, **PRIVATE, show_progress="hidden").then(
         friendly(train),
         [kind, data, uploads, rgb, steps, batch, lr, seed, preview_every, log_scale, ctx.lang, ctx.session_models],
         [plot, row_input, row_noisy, row_pred, status, code, ctx.session_models, run_state],
         api_name="train",
-        show_progress="minimal",
+        show_progress_on=status,  # the place in the queue and the timer on the status line; the plot stays clear
         **TRAIN_CONCURRENCY,
     )
     # on ZeroGPU the loop runs in a forked worker that cannot see the stop request: cancel the event there

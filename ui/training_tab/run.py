@@ -15,13 +15,20 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 from diffusers import DDPMPipeline
 
-from diffusion_core import train_figures, training
+from diffusion_core import estimates, train_figures, training
 from diffusion_core.device import gpu_seconds, gpu_task, to_host
+from ui import runs
 from ui.context import DEVICE
 from ui.errors import as_bool, as_choice, as_float, as_int, as_seed
 from ui.i18n import normalize_language, pick
 from ui.training_tab.data import preview_images, training_images
-from ui.training_tab.settings import MAX_BATCH, MAX_PREVIEW_EVERY, MAX_STEPS, MIN_SECONDS_BETWEEN_UPDATES
+from ui.training_tab.settings import (
+    MAX_BATCH,
+    MAX_PREVIEW_EVERY,
+    MAX_STEPS,
+    MIN_SECONDS_BETWEEN_UPDATES,
+    PREVIEW_COUNT,
+)
 from ui.training_tab.text import TEXT, session_summary, training_code
 
 if TYPE_CHECKING:
@@ -30,16 +37,14 @@ if TYPE_CHECKING:
 TRAIN_CONCURRENCY = {"concurrency_id": "train", "concurrency_limit": 2}
 LOSS_LABEL_KEYS = {"title": "plot_title", "x": "plot_x", "y": "plot_y", "raw": "raw", "smoothed": "smoothed"}
 
-# Stop asks the running loop to finish at its next step (session hash -> when Stop was pressed). Cancelling
-# the event instead left Gradio's page showing "Error" badges on the outputs about one time in three.
-_stop_requests: dict[str, float] = {}
-
 
 def request_stop(request: gr.Request) -> None:
-    """Handler of the Stop button: the session's running ``train`` ends after its current step."""
-    session = getattr(request, "session_hash", None)
-    if session:
-        _stop_requests[session] = time.time()
+    """Handler of the Stop button: the session's running ``train`` ends after its current step (``ui.runs``).
+
+    A flag the loop reads, not a cancelled event: cancelling left Gradio's page showing "Error" badges on
+    the outputs about one time in three.
+    """
+    runs.stop_training(request)
 
 
 def loss_plot(steps: list[int], losses: list[float], log_scale: bool, lang: str) -> go.Figure:
@@ -92,15 +97,15 @@ def train(
 ):
     """Handler of the ``train`` API: stream the training of one model.
 
-    Stop (the button) ends the run after its current step with a final "stopped" update; an API
-    client can also cancel the job (``job.cancel()``). Either way the session keeps the model.
+    The run is estimated first from one timed training step here (``ui.runs``: refused above the
+    server's cap; one heavy run per session). Stop (the button) or the cap ends it after its current
+    step with a final "stopped" update; an API client can also cancel the job (``job.cancel()``).
+    Either way the session keeps the model.
 
     Yields:
         (loss figure, input row, corrupted/noised row, prediction row, status markdown, code,
         session models, run state ``{"steps", "losses", "kind"}``).
     """
-    session_hash = getattr(request, "session_hash", None)
-    _stop_requests.pop(session_hash, None)  # a Stop pressed before this run does not stop it
     # 1. validate every widget value (the API can send anything)
     lang = normalize_language(lang)
     kind = as_choice(kind, "model", ("basic", "ddpm"))
@@ -124,13 +129,28 @@ def train(
         fast=DEVICE.type == "cuda",  # on the CPU the plain loop reports every step at no extra cost
     ).validate(len(images))
 
+    with runs.heavy_run(request, "train", lang) as run:  # a Stop pressed before this run does not stop it
+        yield from _train_run(run, kind, data, rgb, images, config, preview_every, log_scale, session_models)
+
+
+def _train_run(run: runs.Run, kind: str, data: str, rgb: bool, images: Any, config: training.TrainConfig,
+               preview_every: int, log_scale: bool, session_models: Any):  # fmt: skip
+    """The body of ``train``: estimate, then stream the loop until done, Stop or the cap (its outputs)."""
+    lang, steps, batch, lr, seed = run.lang, config.steps, config.batch_size, config.lr, config.seed
+    code = training_code(kind, steps, batch, lr, seed, data, rgb)
+    skip = gr.skip()
+    yield (skip, skip, skip, skip, runs.measuring_status(lang), code, skip, skip)
+
     # 2. the model: this session's from now on (trained in place, so Stop keeps what it learnt)
     model = training.build_model(kind, channels=images.shape[1], image_size=images.shape[-1], seed=seed)
+    previews = steps // preview_every + 2  # every N steps, the start and the end
+    estimate = run.admit(estimates.training_estimate(model, steps, batch, tuple(images.shape[1:]), previews=previews,
+                                                     preview_batch=PREVIEW_COUNT))  # fmt: skip
+    yield (skip, skip, skip, skip, runs.estimate_line(estimate, lang), code, skip, skip)
     entry = model if kind == "basic" else DDPMPipeline(unet=model, scheduler=training.make_training_scheduler())
     models = {**(session_models if isinstance(session_models, dict) else {}), kind: entry}
     loop = training.train_x0(model, images, config) if kind == "basic" else training.train_eps(model, images, config)
     preview = preview_images(data, images, seed)
-    code = training_code(kind, steps, batch, lr, seed, data, rgb)
 
     # 3. stream: a curve update at most every MIN_SECONDS_BETWEEN_UPDATES, the three rows every N steps
     xs: list[int] = []
@@ -141,7 +161,8 @@ def train(
         first = record.step - len(record.step_losses) + 1
         xs.extend(range(first, record.step + 1))
         losses.extend(record.step_losses)
-        stopped = session_hash is not None and _stop_requests.pop(session_hash, None) is not None
+        reason = run.stop_reason() if record.step < steps else None
+        stopped = reason is not None
         finished = record.step >= steps or stopped
         new_rows = record.step % preview_every == 0 or finished
         if not (new_rows or time.perf_counter() - last_update >= MIN_SECONDS_BETWEEN_UPDATES):
@@ -161,8 +182,12 @@ def train(
             eta="—" if stopped else _duration((steps - record.step) * record.seconds / record.step),
             device=DEVICE.type,
         )
+        status += f" · {run.progress_line()}"
         if finished:
-            status += pick(TEXT, "stopped" if stopped else "done", lang) + "\n\n" + session_summary(models, lang)
+            ending = pick(TEXT, "stopped", lang) if reason == "stop" else pick(TEXT, "done", lang)
+            if reason == "cap":
+                ending = "\n\n" + run.ended_line(reason, record.step, steps)
+            status += ending + "\n\n" + session_summary(models, lang)
         run_state = {"steps": xs, "losses": losses, "kind": kind}
         # on ZeroGPU this runs in a forked worker: hand back a CPU copy of the model (elsewhere the model itself)
         session = {**models, kind: to_host(entry)}

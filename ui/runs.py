@@ -1,0 +1,241 @@
+"""A fair share of one shared server: one heavy run per session, a wall-clock cap, Stop, honest estimates.
+
+Every long run (training, sampling, the live quality recompute) goes through ``heavy_run``:
+
+1. a session (``gr.Request.session_hash``) holds at most one heavy run: a second start while one
+   runs is refused and names the one that runs;
+2. ``run.admit(estimate)``: the estimate (``diffusion_core.estimates``, measured on this machine) is
+   compared with the cap (``$DIFFUSION_EXPLORER_MAX_RUN_SECONDS``, 10 minutes by default); a run
+   predicted to take longer is refused with the estimate in the message;
+3. the run's loop asks ``run.stop_reason()`` after every step: ``"stop"`` after the session's Stop
+   button of that kind (``stop_handler``), ``"cap"`` once the run reaches the cap. Either way the run
+   ends cleanly and keeps what it made so far.
+
+``waiting_status`` is the status a run's button writes at once, before the queued run starts:
+Gradio shows the place in the queue on the outputs; the status says the run is waiting for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import gradio as gr
+
+from diffusion_core.estimates import Estimate, over_cap, run_cap_seconds
+from ui.i18n import normalize_language, pick
+
+KINDS = ("train", "sample")  # a Stop button stops the session's run of its kind
+STALE_AFTER_CAP_S = 60.0  # a run still registered this long after its cap was abandoned: its slot is free
+
+TEXT = {
+    "stop": {"zh": "■ 停止", "en": "■ Stop"},
+    "kind_train": {"zh": "训练", "en": "a training run"},
+    "kind_sample": {"zh": "采样", "en": "a sampling run"},
+    "busy": {
+        "zh": "你已有一个{kind}在运行（已运行 {elapsed}）。每个会话同时只能运行一个耗时任务：请等它结束，或先按“停止”。",
+        "en": "You already have {kind} in progress ({elapsed} so far). One session runs one long task at a time: "
+        "wait for it to finish, or press Stop first.",
+    },
+    "over_cap": {
+        "zh": "这次运行预计需要约 {estimate}（实测每步 {step}，共 {steps} 步，批量 {batch}，设备 {device}），"
+        "超过了本服务器每次运行的上限 {cap}。请减少步数或批量。",
+        "en": "This run would take about {estimate} (measured {step} per step × {steps} steps, batch {batch}, "
+        "on {device}), more than this server's limit of {cap} per run. Use fewer steps or a smaller batch.",
+    },
+    "estimate": {
+        "zh": "预计约 **{estimate}**（在本机实测每步 {step} × {steps} 步，批量 {batch}，设备 {device}）",
+        "en": "Estimated **≈ {estimate}** (measured here: {step} per step × {steps} steps, batch {batch}, {device})",
+    },
+    "measuring": {
+        "zh": "正在本机实测一步的用时，用来估计整次运行……",
+        "en": "Timing one step on this machine to estimate the run…",
+    },
+    "progress": {"zh": "已用 {elapsed} / 预计约 {estimate}", "en": "{elapsed} of ≈ {estimate}"},
+    "stopped": {
+        "zh": "已在第 {step}/{n} 步停止，保留了到此为止的结果。",
+        "en": "Stopped at step {step} of {n}; the results so far are kept.",
+    },
+    "capped": {
+        "zh": "已到本服务器每次运行的上限 {cap}，在第 {step}/{n} 步停止，保留了到此为止的结果。",
+        "en": "Reached this server's limit of {cap} per run: stopped at step {step} of {n}; the results so far are kept.",
+    },
+    "waiting": {
+        "zh": "⏳ 排队中：等待空闲的计算位置（排队位置显示在下方结果上）……",
+        "en": "⏳ Queued: waiting for a free slot (your place in the queue shows on the results below)…",
+    },
+}
+
+
+def duration(seconds: float, lang: str) -> str:
+    """A duration for people: "< 1 s", "12 s", "3 min 05 s" (zh: "12 秒", "3 分 05 秒"); "?" if unknown."""
+    lang = normalize_language(lang)
+    if not math.isfinite(seconds):
+        return "?"
+    if seconds < 1:
+        return "< 1 秒" if lang == "zh" else "< 1 s"
+    if seconds < 10:
+        return f"{seconds:.1f} 秒" if lang == "zh" else f"{seconds:.1f} s"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} 秒" if lang == "zh" else f"{whole} s"
+    minutes, rest = divmod(whole, 60)
+    return f"{minutes} 分 {rest:02d} 秒" if lang == "zh" else f"{minutes} min {rest:02d} s"
+
+
+def step_duration(seconds: float, lang: str) -> str:
+    """One step's measured time: "35 ms" or "1.2 s" (zh: "35 毫秒", "1.2 秒")."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} 毫秒" if lang == "zh" else f"{seconds * 1000:.0f} ms"
+    return f"{seconds:.1f} 秒" if lang == "zh" else f"{seconds:.1f} s"
+
+
+def _estimate_fields(estimate: Estimate, lang: str) -> dict:
+    return {
+        "estimate": duration(estimate.seconds, lang),
+        "step": step_duration(estimate.step_seconds, lang),
+        "steps": estimate.steps,
+        "batch": estimate.batch,
+        "device": estimate.device,
+    }
+
+
+def estimate_line(estimate: Estimate, lang: Any) -> str:
+    """The estimate as a status sentence in ``lang``, with what it was measured from."""
+    lang = normalize_language(lang)
+    return pick(TEXT, "estimate", lang).format(**_estimate_fields(estimate, lang))
+
+
+def measuring_status(lang: Any) -> str:
+    """The status while the estimate's step is being timed."""
+    return pick(TEXT, "measuring", normalize_language(lang))
+
+
+def waiting_status(lang: Any) -> str:
+    """The status a run's button writes at once: the run is queued until a slot is free."""
+    return pick(TEXT, "waiting", normalize_language(lang))
+
+
+@dataclass
+class Run:
+    """One heavy run of one session: what it is, its estimate and cap, and whether it should end now."""
+
+    session: str | None
+    kind: str
+    cap_seconds: float
+    lang: str
+    estimate: Estimate | None = None
+    started: float = field(default_factory=time.monotonic)
+    stop_requested: bool = False
+
+    def admit(self, estimate: Estimate) -> Estimate:
+        """Keep ``estimate`` for the progress line after refusing (``gr.Error``) one above the cap."""
+        check_cap(estimate, self.lang)
+        self.estimate = estimate
+        self.started = time.monotonic()  # the cap counts the run, not the measuring before it
+        return estimate
+
+    def elapsed(self) -> float:
+        """Seconds since the run started."""
+        return time.monotonic() - self.started
+
+    def stop_reason(self) -> str | None:
+        """``"stop"`` (the learner pressed Stop), ``"cap"`` (the run reached the cap) or None (go on)."""
+        if self.stop_requested:
+            return "stop"
+        if self.elapsed() > self.cap_seconds:
+            return "cap"
+        return None
+
+    def ended_line(self, reason: str, step: int, total: int) -> str:
+        """The status sentence of a run that ended early at ``step`` (1-based) of ``total``."""
+        key = "capped" if reason == "cap" else "stopped"
+        return pick(TEXT, key, self.lang).format(step=step, n=total, cap=duration(self.cap_seconds, self.lang))
+
+    def progress_line(self) -> str:
+        """ "12 s of ≈ 80 s": time so far against the estimate."""
+        total = self.estimate.seconds if self.estimate is not None else math.nan
+        return pick(TEXT, "progress", self.lang).format(elapsed=duration(self.elapsed(), self.lang),
+                                                        estimate=duration(total, self.lang))  # fmt: skip
+
+    def abandoned(self) -> bool:
+        """True when the run is well past its cap: its loop stops there, so it was left without closing."""
+        return self.elapsed() > self.cap_seconds + STALE_AFTER_CAP_S
+
+
+_runs: dict[str, Run] = {}  # session hash -> its heavy run
+_lock = threading.Lock()
+
+
+def session_of(request: Any) -> str | None:
+    """The session hash of a Gradio request, or None (a direct call, a test)."""
+    session = getattr(request, "session_hash", None)
+    return session if isinstance(session, str) and session else None
+
+
+def running(request: Any) -> Run | None:
+    """The heavy run this request's session holds now, if any."""
+    session = session_of(request)
+    with _lock:
+        run = _runs.get(session) if session else None
+    return None if run is None or run.abandoned() else run
+
+
+def check_cap(estimate: Estimate, lang: Any) -> float:
+    """The cap in seconds (``$DIFFUSION_EXPLORER_MAX_RUN_SECONDS``), after refusing (``gr.Error``) an
+    ``estimate`` above it."""
+    lang = normalize_language(lang)
+    cap = run_cap_seconds()
+    if over_cap(estimate, cap):
+        raise gr.Error(pick(TEXT, "over_cap", lang).format(**_estimate_fields(estimate, lang), cap=duration(cap, lang)))
+    return cap
+
+
+@contextlib.contextmanager
+def heavy_run(request: Any, kind: str, lang: Any) -> Iterator[Run]:
+    """Hold this session's one heavy-run slot for a run of ``kind`` while the block runs; the block
+    then measures its estimate and calls ``run.admit(estimate)`` before the heavy work.
+
+    Raises:
+        gr.Error: the session already runs something heavy.
+    """
+    lang = normalize_language(lang)
+    session = session_of(request)
+    run = Run(session, kind, run_cap_seconds(), lang)
+    with _lock:
+        current = _runs.get(session) if session else None
+        if current is not None and not current.abandoned():
+            raise gr.Error(pick(TEXT, "busy", lang).format(kind=pick(TEXT, f"kind_{current.kind}", lang),
+                                                           elapsed=duration(current.elapsed(), lang)))  # fmt: skip
+        if session:
+            _runs[session] = run
+    try:
+        yield run
+    finally:
+        with _lock:
+            if session and _runs.get(session) is run:
+                del _runs[session]
+
+
+def request_stop(request: Any, kind: str) -> bool:
+    """Ask the session's running ``kind`` run to end after its current step; True if one was running."""
+    run = running(request)
+    if run is None or run.kind != kind:
+        return False
+    run.stop_requested = True
+    return True
+
+
+def stop_sampling(request: gr.Request) -> None:
+    """Handler of the sampling Stop buttons: this session's sampling run ends after its current step."""
+    request_stop(request, "sample")
+
+
+def stop_training(request: gr.Request) -> None:
+    """Handler of the training Stop button: this session's training run ends after its current step."""
+    request_stop(request, "train")
