@@ -69,6 +69,7 @@ REFUSALS = {  # reason -> English message; the UI words the same reasons in zh/e
     "bad_id": "{id!r} is not a Hub model id: write owner/name (local paths are not accepted)",
     "not_found": "{id} was not found on the Hub (or it is private or gated)",
     "not_pipeline": "{id} is not a DDPMPipeline: it needs a UNet2DModel and a DDPM-compatible scheduler ({found})",
+    "bad_config": "{id} is not a DDPMPipeline: {file} is missing or unreadable",
     "no_safetensors": f"{{id}} has no {UNET_WEIGHTS}: only safetensors weights are loaded",
     "too_large": "{id} needs {megabytes:.1f} MB; this app loads Hub models up to {limit:.0f} MB",
     "image_too_large": "{id} makes {size}-pixel images; this app runs models up to {limit} pixels",
@@ -120,17 +121,16 @@ def _read_config(
 ) -> dict:
     """One small JSON config of the repository (listed size ≤ ``MAX_CONFIG_BYTES``), as a dict."""
     size = sizes.get(filename)
-    if filename not in sizes:
-        raise HubModelRefused("not_pipeline", repo_id, found=f"no {filename}")
-    if size is None or size > MAX_CONFIG_BYTES:
-        raise HubModelRefused("not_pipeline", repo_id, found=f"{filename} is not a small config")
-    path = hf_hub_download(repo_id, filename, revision=revision, cache_dir=cache_dir, endpoint=endpoint)
+    if size is None or size > MAX_CONFIG_BYTES:  # not listed, or not a small config
+        raise HubModelRefused("bad_config", repo_id, file=filename)
+    with _hub_errors(repo_id, filename):
+        path = hf_hub_download(repo_id, filename, revision=revision, cache_dir=cache_dir, endpoint=endpoint)
     try:
         config = json.loads(Path(path).read_text())
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise HubModelRefused("not_pipeline", repo_id, found=f"{filename} is not JSON") from None
+        raise HubModelRefused("bad_config", repo_id, file=filename) from None
     if not isinstance(config, dict):
-        raise HubModelRefused("not_pipeline", repo_id, found=f"{filename} is not a JSON object")
+        raise HubModelRefused("bad_config", repo_id, file=filename)
     return config
 
 
@@ -150,11 +150,11 @@ def _check_pipeline(repo_id: str, index: dict, unet: dict, scheduler: dict) -> i
         and unet.get("_class_name") == "UNet2DModel"
     )
     if not fits:
-        raise HubModelRefused("not_pipeline", repo_id, found=found or "no components")
+        raise HubModelRefused("not_pipeline", repo_id, found=found or "{}")
     size = unet.get("sample_size")
     size = max(size) if isinstance(size, (list, tuple)) and size else size
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise HubModelRefused("not_pipeline", repo_id, found=f"sample_size {size!r}")
+        raise HubModelRefused("bad_config", repo_id, file=UNET_CONFIG)  # no usable sample_size
     if size > MAX_SAMPLE_SIZE:
         raise HubModelRefused("image_too_large", repo_id, size=size, limit=MAX_SAMPLE_SIZE)
     return size
@@ -173,9 +173,9 @@ def plan_hub_download(
     repo_id = check_repo_id(repo_id)
     with _hub_errors(repo_id):
         info = HfApi(endpoint=endpoint).model_info(repo_id, files_metadata=True)
-        revision, sizes = info.sha, _listed_sizes(info)
-        configs = [_read_config(repo_id, name, revision, sizes, Path(cache_dir), endpoint)
-                   for name in (MODEL_INDEX, UNET_CONFIG, SCHEDULER_CONFIG)]  # fmt: skip
+    revision, sizes = info.sha, _listed_sizes(info)
+    configs = [_read_config(repo_id, name, revision, sizes, Path(cache_dir), endpoint)
+               for name in (MODEL_INDEX, UNET_CONFIG, SCHEDULER_CONFIG)]  # fmt: skip
     sample_size = _check_pipeline(repo_id, *configs)
     if UNET_WEIGHTS not in sizes:
         raise HubModelRefused("no_safetensors", repo_id)
@@ -205,9 +205,11 @@ def load_hub_pipeline(
     with _download_lock:
         plan = plan_hub_download(repo_id, cache_dir=cache_dir, endpoint=endpoint, max_bytes=max_bytes)
         prune_hub_cache(cache_dir, max_cache_bytes, keep=plan.repo_id, keep_bytes=plan.total_bytes)
-        with _hub_errors(plan.repo_id):
-            paths = [hf_hub_download(plan.repo_id, name, revision=plan.revision, cache_dir=cache_dir,
-                                     endpoint=endpoint) for name in plan.files]  # fmt: skip
+        paths = []
+        for name in plan.files:
+            with _hub_errors(plan.repo_id, name):
+                paths.append(hf_hub_download(plan.repo_id, name, revision=plan.revision, cache_dir=cache_dir,
+                                             endpoint=endpoint))  # fmt: skip
         _mark_used(paths)
         folder = Path(paths[0]).parent  # the snapshot folder: model_index.json sits at its root
         pipeline = DDPMPipeline.from_pretrained(str(folder), use_safetensors=True, local_files_only=True)
@@ -247,20 +249,20 @@ def _mark_used(paths: Iterable[str]) -> None:
 
 
 @contextlib.contextmanager
-def _hub_errors(repo_id: str) -> Iterator[None]:
+def _hub_errors(repo_id: str, filename: str = "") -> Iterator[None]:
     """Turn huggingface_hub's and httpx's errors inside the block into ``HubModelRefused`` / ``HubUnreachable``."""
     try:
         yield
     except (HubModelRefused, HubUnreachable):
         raise
     except Exception as error:
-        translated = _translate(repo_id, error)
+        translated = _translate(repo_id, filename, error)
         if translated is None:
             raise
         raise translated from None
 
 
-def _translate(repo_id: str, error: Exception) -> Exception | None:
+def _translate(repo_id: str, filename: str, error: Exception) -> Exception | None:
     """The refusal or unreachability ``error`` means, or None for a real fault (left as it is)."""
     if isinstance(error, (RepositoryNotFoundError, RevisionNotFoundError)):  # 401/404, private and gated too
         return HubModelRefused("not_found", repo_id)
@@ -269,7 +271,7 @@ def _translate(repo_id: str, error: Exception) -> Exception | None:
     if isinstance(error, LocalEntryNotFoundError):  # the network failed and the file is not cached
         return HubUnreachable(repo_id, offline=constants.is_offline_mode(), cause=str(error).splitlines()[0])
     if isinstance(error, EntryNotFoundError):  # listed, then missing: the repository changed under us
-        return HubModelRefused("not_pipeline", repo_id, found="a listed file is missing")
+        return HubModelRefused("bad_config", repo_id, file=filename)
     status = getattr(getattr(error, "response", None), "status_code", None)
     if isinstance(error, HfHubHTTPError) and status is not None and 400 <= status < 500:
         return HubModelRefused("not_found", repo_id)  # refused by the Hub (disabled, forbidden...)

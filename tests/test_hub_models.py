@@ -6,6 +6,7 @@ diffusers do the real requests, downloads, cache and loading.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import socket
@@ -116,13 +117,19 @@ def test_a_repo_that_is_not_a_small_ddpm_pipeline_is_refused(hub, tiny_folder, t
     assert not hub.fetched(".safetensors")
 
 
-def test_no_safetensors_and_unknown_repos_are_refused(hub, tiny_folder, tmp_path):
+def test_no_safetensors_missing_configs_and_unknown_repos_are_refused(hub, tiny_folder, tmp_path):
     folder = copy_of(tiny_folder, tmp_path, "pickled")
     (folder / UNET_WEIGHTS).unlink()
     hub.repos["old/pickled"] = FakeRepo(folder)
     with pytest.raises(HubModelRefused, match="only safetensors weights") as info:
         load_hub_pipeline("old/pickled", endpoint=hub.url, cache_dir=tmp_path / "cache")
     assert info.value.reason == "no_safetensors" and not hub.fetched(".bin")
+    folder = copy_of(tiny_folder, tmp_path, "no_scheduler")
+    (folder / "scheduler" / "scheduler_config.json").unlink()
+    hub.repos["half/done"] = FakeRepo(folder)
+    with pytest.raises(HubModelRefused, match=r"scheduler_config\.json is missing or unreadable") as info:
+        load_hub_pipeline("half/done", endpoint=hub.url, cache_dir=tmp_path / "cache")
+    assert info.value.reason == "bad_config" and not hub.fetched(".safetensors")
     with pytest.raises(HubModelRefused, match="not found on the Hub") as info:
         load_hub_pipeline("nobody/nothing", endpoint=hub.url, cache_dir=tmp_path / "cache")
     assert info.value.reason == "not_found"
@@ -189,3 +196,56 @@ def test_one_download_at_a_time(tiny_folder, tmp_path):
             thread.join(timeout=60)
     assert errors == [] and hub.most_files_at_once == 1
     assert [method for method, _ in hub.fetched(UNET_WEIGHTS)].count("GET") == 2
+
+
+# ----------------------------------------------------------------------------------------------
+# The Sampling tab's section C on the same fake Hub: its words for each outcome
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tab_on_fake_hub(hub, tmp_path, monkeypatch):
+    """Section C's handlers with the core pointed at the fake Hub (a fresh in-memory model cache)."""
+    import gradio as gr
+
+    from diffusion_core import hub_models
+    from ui.sampling_tab import pipeline
+
+    aimed = functools.partial(hub_models.load_hub_pipeline, endpoint=hub.url, cache_dir=tmp_path / "cache")
+    monkeypatch.setattr(hub_models, "load_hub_pipeline", aimed)
+    monkeypatch.setattr(pipeline, "_hub_cache", {})
+    return pipeline, gr
+
+
+def test_section_c_runs_a_hub_model(tab_on_fake_hub, hub, tiny_folder):
+    pipeline, _ = tab_on_fake_hub
+    hub.repos["me/tiny"] = FakeRepo(tiny_folder)
+    steps = list(pipeline.pipeline_prepare("hub", "me/tiny", "en"))
+    assert steps[0][0] == "Checking and downloading “me/tiny” from the Hugging Face Hub (up to 200 MB)…"
+    assert len(steps) == 2 and all(update == {"__type__": "update"} for update in steps[1])  # gr.skip(): nothing
+    grid, status, code = pipeline.pipeline_sample("hub", "me/tiny", 2, 3, 0, "en")
+    assert grid.width > 8 and "3 images, 2 steps" in status and "Using the Hub model `me/tiny`" in status
+    assert 'from_pretrained("me/tiny"' in code
+    assert [method for method, _ in hub.fetched(UNET_WEIGHTS)] == ["HEAD", "GET"]  # the second call: in memory
+
+
+@pytest.mark.parametrize(
+    ("repo", "lang", "said"),
+    [
+        ("big/model", "zh", "⚠ “big/model” 需要下载 345.6 MB；本应用只加载不超过 200 MB 的 Hub 模型。"),
+        ("big/model", "en", "⚠ “big/model” needs 345.6 MB of downloads; this app loads Hub models up to 200 MB."),
+        ("nobody/nothing", "en", "⚠ “nobody/nothing” is not on the Hugging Face Hub, or it is private or gated."),
+        ("../etc/passwd", "en", "⚠ “../etc/passwd” is not a Hub model id: write owner/name (local paths are not "
+         "accepted)."),
+    ],
+)  # fmt: skip
+def test_section_c_says_why_a_hub_model_is_refused(tab_on_fake_hub, hub, tiny_folder, repo, lang, said):
+    pipeline, gr = tab_on_fake_hub
+    hub.repos["big/model"] = FakeRepo(tiny_folder, listed_sizes={UNET_WEIGHTS: 345_600_000})
+    steps = pipeline.pipeline_prepare("hub", repo, lang)
+    next(steps)  # "checking and downloading ..."
+    assert next(steps) == (said, None)  # the reason in the status, the old grid cleared
+    with pytest.raises(gr.Error) as stop:  # then the run stops, without a second (visible) message
+        next(steps)
+    assert not stop.value.visible
+    assert not hub.fetched(".safetensors")

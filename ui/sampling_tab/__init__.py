@@ -44,8 +44,12 @@ def build(ctx: AppContext) -> None:
     b.scrub.input(scheduler_loop.ddpm_scrub, [b.scrub, b.state, lang], [b.x_t, b.pred, b.noise, b.curve, b.status],
                   trigger_mode="always_last", **quiet)  # fmt: skip
 
-    c.run.click(friendly(pipeline.pipeline_sample), [c.source, c.hub_id, c.steps, c.batch, c.seed, lang,
-                ctx.session_models], [c.grid, c.status, c.code], api_name="pipeline_sample", **heavy)  # fmt: skip
+    # a missing model or a refused Hub id ends the run in the status, with no Error badges (see pipeline_prepare)
+    prepared = c.run.click(friendly(pipeline.pipeline_prepare), [c.source, c.hub_id, lang, ctx.session_models],
+                           [c.status, c.grid], api_visibility="private", show_progress="hidden",
+                           concurrency_limit=None)  # fmt: skip
+    prepared.success(friendly(pipeline.pipeline_sample), [c.source, c.hub_id, c.steps, c.batch, c.seed, lang,
+                     ctx.session_models], [c.grid, c.status, c.code], api_name="pipeline_sample", **heavy)  # fmt: skip
     c.save.click(pipeline.save_pipeline, [ctx.session_models, lang], c.zip, api_name="save_pipeline")
 
     # texts drawn before any run follow the language too: the idle hints and the alpha_bar chart
