@@ -243,7 +243,8 @@ def test_section_c_says_why_a_hub_model_is_refused(tab_on_fake_hub, hub, tiny_fo
     pipeline, gr = tab_on_fake_hub
     hub.repos["big/model"] = FakeRepo(tiny_folder, listed_sizes={UNET_WEIGHTS: 345_600_000})
     steps = pipeline.pipeline_prepare("hub", repo, lang)
-    next(steps)  # "checking and downloading ..."
+    if repo != "../etc/passwd":  # a malformed id is refused before "checking and downloading ..."
+        assert "Hugging Face Hub" in next(steps)[0]
     assert next(steps) == (said, None)  # the reason in the status, the old grid cleared
     with pytest.raises(gr.Error) as stop:  # then the run stops, without a second (visible) message
         next(steps)

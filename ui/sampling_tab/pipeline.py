@@ -71,6 +71,19 @@ _hub_cache: dict[str, DDPMPipeline] = {}  # at most HUB_CACHE_SIZE, the least re
 _hub_cache_lock = threading.Lock()
 
 
+def _refusal_text(refusal: hub_models.HubModelRefused, lang: str) -> str:
+    """Why the core refused a Hub id or model, in ``lang``."""
+    return pick(TEXT, REFUSAL_TEXT[refusal.reason], lang).format(id=refusal.repo_id, **refusal.details)
+
+
+def _hub_id(repo_id: Any, lang: str) -> str:
+    """``repo_id`` as an "owner/name" Hub id, or ``ValueError`` in ``lang`` (paths and odd names refused)."""
+    try:
+        return hub_models.check_repo_id(repo_id)
+    except hub_models.HubModelRefused as refusal:
+        raise ValueError(_refusal_text(refusal, lang)) from None
+
+
 def load_hub_pipeline(repo_id: Any, lang: str) -> DDPMPipeline:
     """A public Hub model, checked and fetched by ``diffusion_core.hub_models.load_hub_pipeline``, kept loaded.
 
@@ -78,16 +91,15 @@ def load_hub_pipeline(repo_id: Any, lang: str) -> DDPMPipeline:
         ValueError: the id or the model is refused (the reason in ``lang``);
         gr.Error: the Hub could not be reached (not the learner's input: no "Invalid input" label).
     """
-    key = str(repo_id or "").strip()
+    key = _hub_id(repo_id, lang)
     with _hub_cache_lock:
         if key in _hub_cache:
             _hub_cache[key] = _hub_cache.pop(key)  # now the most recently used
             return _hub_cache[key]
     try:
-        pipeline = hub_models.load_hub_pipeline(repo_id, device=DEVICE)
+        pipeline = hub_models.load_hub_pipeline(key, device=DEVICE)
     except hub_models.HubModelRefused as refusal:
-        text = pick(TEXT, REFUSAL_TEXT[refusal.reason], lang)
-        raise ValueError(text.format(id=refusal.repo_id, **refusal.details)) from None
+        raise ValueError(_refusal_text(refusal, lang)) from None
     except hub_models.HubUnreachable as error:
         raise gr.Error(pick(TEXT, "hub_offline" if error.offline else "hub_unreachable", lang).format(id=key)) from None
     with _hub_cache_lock:
@@ -121,7 +133,7 @@ def pipeline_prepare(source: Any, hub_id: Any, lang: Any, session_models: Any = 
     try:
         if source == "hub":
             limit = hub_models.MAX_DOWNLOAD_BYTES / 1e6
-            yield pick(TEXT, "hub_loading", lang).format(id=str(hub_id or "").strip()[:100], limit=limit), gr.skip()
+            yield pick(TEXT, "hub_loading", lang).format(id=_hub_id(hub_id, lang), limit=limit), gr.skip()
             load_hub_pipeline(hub_id, lang)
         elif source == "session":
             _session_pipeline(session_models, lang)
