@@ -6,15 +6,19 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import gradio as gr
 import pytest
 import torch
 from diffusers import DDPMPipeline, DDPMScheduler
+from huggingface_hub import constants
 from PIL import Image
 from tiny import TINY_UNET
 
 from diffusion_core.checkpoints import BASIC_UNET_DIR, DDPM_DIR, load_ddpm_pipeline
 from diffusion_core.models import BasicUNet, build_unet2d
+from ui.errors import friendly
 from ui.sampling_tab import mix, pipeline, scheduler_loop
+from ui.sampling_tab.text import TEXT
 
 needs_checkpoints = pytest.mark.skipif(
     not (DDPM_DIR / "model_index.json").is_file() or not (BASIC_UNET_DIR / "model.safetensors").is_file(),
@@ -105,9 +109,22 @@ def test_hub_id_must_be_an_id_not_a_path(bogus):
         pipeline.load_hub_pipeline(bogus, "en")
 
 
-def test_offline_hub_id_gets_a_clear_message():
-    with pytest.raises(ValueError, match="offline"):
-        pipeline.load_hub_pipeline("google/ddpm-cifar10-32", "en")
+def test_an_offline_hub_is_not_called_invalid_input(monkeypatch):
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(gr.Error) as info:
+        friendly(pipeline.pipeline_sample)("hub", "google/ddpm-cifar10-32", 2, 2, 0, "en")
+    assert info.value.message.startswith("This server runs offline (HF_HUB_OFFLINE=1)")  # not "Invalid input: ..."
+    with pytest.raises(gr.Error, match="离线模式"):
+        pipeline.load_hub_pipeline("google/ddpm-cifar10-32", "zh")
+
+
+def test_section_c_stops_in_the_status_without_a_session_model():
+    steps = pipeline.pipeline_prepare("session", "", "zh", {})
+    assert next(steps) == ("⚠ " + TEXT["no_session"]["zh"], None)  # the reason in the status, the grid cleared
+    with pytest.raises(gr.Error) as stop:
+        next(steps)
+    assert not stop.value.visible  # it only stops the run: the status already says why
+    assert list(pipeline.pipeline_prepare("bundled", "", "en")) == [(gr.skip(), gr.skip())]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -204,3 +221,45 @@ def test_browser_plays_a_sampling_run(page, app_url):
     page.locator("#ddpm-status").get_by_text("Step 3/3").wait_for(timeout=120_000)
     page.locator("#ddpm-png a").first.wait_for(timeout=10_000)
     assert page.locator("#ddpm-xt img").count() == 1 and page.locator("#ddpm-final img").count() == 1
+
+
+ERROR_BADGES = '[data-testid="status-tracker"] .error'  # Gradio's red "Error" pill on an output of a failed event
+VISIBLE_COUNT = "selector => [...document.querySelectorAll(selector)].filter(e => e.checkVisibility({opacityProperty: true, visibilityProperty: true})).length"
+
+
+@needs_checkpoints
+def test_browser_section_c_failures_show_in_the_status_not_as_error_badges(page, app_url, monkeypatch):
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # the app runs in this process: never the network
+    page.goto(app_url)  # the Chinese page: the words below come from the tab's TEXT
+    page.locator('button[role="tab"][data-tab-id="sampling"]').click()
+    section, status = page.locator("#sample-c"), page.locator("#pipe-status")
+    grid = page.locator("#pipe-grid img")
+    for field in section.locator("input[type=number]").all()[:2]:
+        field.fill("2")  # 2 steps, 2 images
+        field.press("Enter")
+    done = TEXT["c_status"]["zh"].split("，用时")[0].format(batch=2, steps=2)
+    page.locator("#pipe-run").click()
+    status.get_by_text(done).wait_for(timeout=120_000)
+    grid.wait_for(timeout=10_000)
+
+    def run_and_expect(said: str) -> None:
+        page.locator("#pipe-run").click()
+        status.get_by_text(said).wait_for(timeout=60_000)
+        page.wait_for_timeout(1_500)  # the event ends just after the status: let any badge or toast appear
+        assert page.evaluate(VISIBLE_COUNT, f"#sample-c {ERROR_BADGES}") == 0
+        assert page.evaluate(VISIBLE_COUNT, ".toast-body") == 0  # the status says it, once
+        assert grid.count() == 0  # the old picture does not pass for this run
+        assert f"⚠ {said}" in status.inner_text() and "Traceback" not in page.inner_text("body")
+        assert "输入有误" not in status.inner_text() and "Invalid input" not in status.inner_text()
+
+    page.locator("#pipe-source label", has_text=TEXT["session"]["zh"]).click()
+    run_and_expect(TEXT["no_session"]["zh"])
+    page.locator("#pipe-source label", has_text=TEXT["hub"]["zh"]).click()
+    run_and_expect(TEXT["hub_offline"]["zh"].format(id="google/ddpm-cifar10-32"))
+    page.locator("#pipe-hub textarea, #pipe-hub input").first.fill("../etc/passwd")
+    run_and_expect(TEXT["bad_hub_id"]["zh"].format(id="../etc/passwd"))
+    # and a good run afterwards is a normal run again
+    page.locator("#pipe-source label", has_text=TEXT["bundled"]["zh"]).click()
+    page.locator("#pipe-run").click()
+    status.get_by_text(done).wait_for(timeout=120_000)
+    grid.wait_for(timeout=10_000)

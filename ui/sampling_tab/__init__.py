@@ -37,12 +37,18 @@ def build(ctx: AppContext) -> None:
     quiet = {"api_visibility": "private", "show_progress": "hidden"}
     at_once = {**quiet, "queue": False}  # the "queued" status and Stop answer before any queued run
 
-    def start(section, handler, inputs, outputs, api_name):
+    def start(section, handler, inputs, outputs, api_name, prepare=None):
         """``section.run`` says "queued" at once, then runs ``handler`` (queued, streamed); Stop ends it.
 
-        Gradio's progress overlay (the place in the queue, the timer, a refusal's error) sits on the status
-        line only: the pictures of the last run stay visible and unmarked until new ones arrive."""
-        event = section.run.click(runs.waiting_status, lang, section.status, **at_once).then(
+        ``prepare``, an optional ``(fn, inputs, outputs)``, runs first, unqueued by the heavy limit; if it fails
+        (it writes its reason to the status and raises a silent error) the run does not start. Gradio's progress
+        overlay (the place in the queue, the timer, a refusal's error) sits on the status line only: the pictures
+        of the last run stay visible and unmarked until new ones arrive."""
+        event = section.run.click(runs.waiting_status, lang, section.status, **at_once)
+        if prepare is not None:
+            prepare_fn, prepare_inputs, prepare_outputs = prepare
+            event = event.then(friendly(prepare_fn), prepare_inputs, prepare_outputs, concurrency_limit=None, **quiet)
+        event = event.success(
             friendly(handler), inputs, outputs, api_name=api_name, show_progress_on=section.status, **heavy
         )
         # on ZeroGPU the run is in a forked worker that cannot see the stop request: cancel the event there
@@ -59,8 +65,10 @@ def build(ctx: AppContext) -> None:
     b.scrub.input(scheduler_loop.ddpm_scrub, [b.scrub, b.state, lang], [b.x_t, b.pred, b.noise, b.curve, b.status],
                   trigger_mode="always_last", **quiet)  # fmt: skip
 
+    # a missing model or a refused Hub id ends the run in the status, with no Error badges (see pipeline_prepare)
     start(c, pipeline.pipeline_sample, [c.source, c.hub_id, c.steps, c.batch, c.seed, lang, ctx.session_models],
-          [c.grid, c.status, c.code], "pipeline_sample")  # fmt: skip
+          [c.grid, c.status, c.code], "pipeline_sample",
+          prepare=(pipeline.pipeline_prepare, [c.source, c.hub_id, lang, ctx.session_models], [c.status, c.grid]))  # fmt: skip
     c.save.click(pipeline.save_pipeline, [ctx.session_models, lang], c.zip, api_name="save_pipeline")
 
     # texts drawn before any run follow the language too: the idle hints and the alpha_bar chart

@@ -6,9 +6,8 @@ batch is shown through ``make_grid``, and this session's model can be ``save_pre
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ import gradio as gr
 import torch
 from diffusers import DDPMPipeline, DDPMScheduler
 
-from diffusion_core import estimates, sampling
+from diffusion_core import estimates, hub_models, sampling
 from diffusion_core.checkpoints import DDPM_DIR, save_ddpm_pipeline
 from diffusion_core.device import gpu_seconds, gpu_task
 from ui import runs
@@ -45,9 +44,12 @@ SOURCES = ("bundled", "session", "hub")
 DEFAULT_PIPELINE_STEPS = MAX_STEPS if ON_GPU else 50
 DEFAULT_PIPELINE_BATCH = 8
 DEFAULT_HUB_ID = "google/ddpm-cifar10-32"
-HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
-MAX_HUB_SAMPLE_SIZE = 64  # bigger Hub models are too slow for a shared demo
 HUB_CACHE_SIZE = 2  # read-only public models kept loaded
+REFUSAL_TEXT = {  # diffusion_core.hub_models' reasons -> TEXT keys
+    "bad_id": "bad_hub_id", "not_found": "hub_not_found", "not_pipeline": "hub_not_pipeline",
+    "bad_config": "hub_bad_config", "no_safetensors": "hub_no_safetensors", "too_large": "hub_too_large",
+    "image_too_large": "too_big",
+}  # fmt: skip
 
 PIPELINE_CODE = """import torch
 import torchvision
@@ -66,32 +68,46 @@ def pipeline_gpu_seconds(source: Any = None, hub_id: Any = None, steps: Any = 0,
     return gpu_seconds(steps, 0.05, base=15, cap=120)
 
 
-_hub_cache: dict[str, DDPMPipeline] = {}  # at most HUB_CACHE_SIZE, the oldest dropped first
+_hub_cache: dict[str, DDPMPipeline] = {}  # at most HUB_CACHE_SIZE, the least recently used dropped first
+_hub_cache_lock = threading.Lock()
+
+
+def _refusal_text(refusal: hub_models.HubModelRefused, lang: str) -> str:
+    """Why the core refused a Hub id or model, in ``lang``."""
+    return pick(TEXT, REFUSAL_TEXT[refusal.reason], lang).format(id=refusal.repo_id, **refusal.details)
+
+
+def _hub_id(repo_id: Any, lang: str) -> str:
+    """``repo_id`` as an "owner/name" Hub id, or ``ValueError`` in ``lang`` (paths and odd names refused)."""
+    try:
+        return hub_models.check_repo_id(repo_id)
+    except hub_models.HubModelRefused as refusal:
+        raise ValueError(_refusal_text(refusal, lang)) from None
 
 
 def load_hub_pipeline(repo_id: Any, lang: str) -> DDPMPipeline:
-    """``DDPMPipeline.from_pretrained(repo_id, use_safetensors=True)``: a Hub id only, never a path.
+    """A public Hub model, checked and fetched by ``diffusion_core.hub_models.load_hub_pipeline``, kept loaded.
 
-    Models whose images are larger than ``MAX_HUB_SAMPLE_SIZE`` pixels are refused.
+    Raises:
+        ValueError: the id or the model is refused (the reason in ``lang``);
+        gr.Error: the Hub could not be reached (not the learner's input: no "Invalid input" label).
     """
-    repo_id = str(repo_id or "").strip()
-    if not HUB_ID.match(repo_id) or ".." in repo_id or os.path.exists(repo_id):
-        raise ValueError(pick(TEXT, "bad_hub_id", lang).format(id=repo_id[:100]))
-    if repo_id in _hub_cache:
-        return _hub_cache[repo_id]
+    key = _hub_id(repo_id, lang)
+    with _hub_cache_lock:
+        if key in _hub_cache:
+            _hub_cache[key] = _hub_cache.pop(key)  # now the most recently used
+            return _hub_cache[key]
     try:
-        pipeline = DDPMPipeline.from_pretrained(repo_id, use_safetensors=True)
-    except Exception:  # offline, missing, not a DDPMPipeline, no safetensors: one clear message
-        raise ValueError(pick(TEXT, "offline", lang).format(id=repo_id)) from None
-    size = pipeline.unet.config.sample_size
-    size = size if isinstance(size, int) else max(size)
-    if size > MAX_HUB_SAMPLE_SIZE:
-        raise ValueError(pick(TEXT, "too_big", lang).format(id=repo_id, size=size, limit=MAX_HUB_SAMPLE_SIZE))
-    pipeline.unet.eval().requires_grad_(False)
-    if len(_hub_cache) >= HUB_CACHE_SIZE:
-        _hub_cache.pop(next(iter(_hub_cache)))
-    _hub_cache[repo_id] = pipeline.to(DEVICE)
-    return _hub_cache[repo_id]
+        pipeline = hub_models.load_hub_pipeline(key, device=DEVICE)
+    except hub_models.HubModelRefused as refusal:
+        raise ValueError(_refusal_text(refusal, lang)) from None
+    except hub_models.HubUnreachable as error:
+        raise gr.Error(pick(TEXT, "hub_offline" if error.offline else "hub_unreachable", lang).format(id=key)) from None
+    with _hub_cache_lock:
+        while len(_hub_cache) >= HUB_CACHE_SIZE:
+            _hub_cache.pop(next(iter(_hub_cache)))
+        _hub_cache[key] = pipeline
+    return pipeline
 
 
 def _session_pipeline(session_models: Any, lang: str) -> tuple[Any, Any]:
@@ -100,6 +116,33 @@ def _session_pipeline(session_models: Any, lang: str) -> tuple[Any, Any]:
     if session is None:
         raise ValueError(pick(TEXT, "no_session", lang))
     return session
+
+
+def pipeline_prepare(source: Any, hub_id: Any, lang: Any, session_models: Any = None) -> Iterator[tuple]:
+    """The page's first step of ▶ Run, before ``pipeline_sample``: make sure the model can be had.
+
+    A Hub model is checked and downloaded here (the status says so while it loads). When the model
+    cannot be had (no session model, a refused id, an unreachable Hub), the status says why and the
+    grid is cleared, so an old picture does not pass for this run; then an invisible ``gr.Error`` stops
+    the run. Raising at once instead would put Gradio's red "Error" badge on every output and leave the
+    old status in place. API scripts call ``pipeline_sample``, which raises the same messages.
+
+    Yields:
+        (status, grid) updates.
+    """
+    lang = normalize_language(lang)
+    try:
+        if source == "hub":
+            limit = hub_models.MAX_DOWNLOAD_BYTES / 1e6
+            yield pick(TEXT, "hub_loading", lang).format(id=_hub_id(hub_id, lang), limit=limit), gr.skip()
+            load_hub_pipeline(hub_id, lang)
+        elif source == "session":
+            _session_pipeline(session_models, lang)
+    except (ValueError, gr.Error) as error:
+        message = error.message if isinstance(error, gr.Error) else str(error)
+        yield f"⚠ {message}", None
+        raise gr.Error(message, visible=False, print_exception=False) from None
+    yield gr.skip(), gr.skip()
 
 
 @gpu_task(pipeline_gpu_seconds)

@@ -151,11 +151,41 @@ TEXT: Text = {
         "zh": "“{id}” 不是 Hub 模型 id：请写成 owner/name（不接受本地路径）。",
         "en": "“{id}” is not a Hub model id: write owner/name (local paths are not accepted).",
     },
-    "offline": {
-        "zh": "无法从 Hugging Face Hub 加载 “{id}”：服务器可能离线，或这个模型不存在 / 不是带 safetensors 的 "
-        "DDPMPipeline。请改用自带的检查点。",
-        "en": "Could not load “{id}” from the Hugging Face Hub: this server may be offline, or the model does not "
-        "exist or is not a DDPMPipeline with safetensors weights. Use the bundled checkpoint instead.",
+    "hub_loading": {
+        "zh": "正在检查并从 Hugging Face Hub 下载 “{id}”（最多 {limit:.0f} MB）……",
+        "en": "Checking and downloading “{id}” from the Hugging Face Hub (up to {limit:.0f} MB)…",
+    },
+    "hub_unreachable": {
+        "zh": "无法连接 Hugging Face Hub 来加载 “{id}”：Hub 没有应答，或这台服务器处于离线状态。请改用自带的检查点。",
+        "en": "Could not reach the Hugging Face Hub to load “{id}”: the Hub did not answer, or this server is "
+        "offline. Use the bundled checkpoint instead.",
+    },
+    "hub_offline": {
+        "zh": "这台服务器以离线模式运行（HF_HUB_OFFLINE=1），无法从 Hugging Face Hub 加载 “{id}”。请改用自带的检查点。",
+        "en": "This server runs offline (HF_HUB_OFFLINE=1), so “{id}” cannot be loaded from the Hugging Face Hub. "
+        "Use the bundled checkpoint instead.",
+    },
+    "hub_not_found": {
+        "zh": "Hugging Face Hub 上没有 “{id}”，或者它是私有 / 需申请访问的模型。",
+        "en": "“{id}” is not on the Hugging Face Hub, or it is private or gated.",
+    },
+    "hub_not_pipeline": {
+        "zh": "“{id}” 不是这里能运行的 DDPMPipeline（需要 UNet2DModel 加上与 DDPM 兼容的调度器）：{found}。",
+        "en": "“{id}” is not a DDPMPipeline this app can run (a UNet2DModel with a DDPM-compatible scheduler): "
+        "{found}.",
+    },
+    "hub_bad_config": {
+        "zh": "“{id}” 不是 DDPMPipeline：{file} 缺失或无法读取。",
+        "en": "“{id}” is not a DDPMPipeline: {file} is missing or unreadable.",
+    },
+    "hub_no_safetensors": {
+        "zh": "“{id}” 没有 safetensors 权重（unet/diffusion_pytorch_model.safetensors）；本应用不加载 pickle（.bin）文件。",
+        "en": "“{id}” has no safetensors weights (unet/diffusion_pytorch_model.safetensors); this app never loads "
+        "pickle (.bin) files.",
+    },
+    "hub_too_large": {
+        "zh": "“{id}” 需要下载 {megabytes:.1f} MB；本应用只加载不超过 {limit:.0f} MB 的 Hub 模型。",
+        "en": "“{id}” needs {megabytes:.1f} MB of downloads; this app loads Hub models up to {limit:.0f} MB.",
     },
     "too_big": {
         "zh": "“{id}” 的图像边长是 {size}，这个演示只运行边长 ≤ {limit} 的模型。",
