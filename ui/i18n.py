@@ -40,8 +40,9 @@ _WANTED_JS = """
     const wanted = query === "zh" || query === "en" ? query : (!browser || browser.startsWith("zh") ? "zh" : "en");
 """
 
-# Put into the page's <head> before Gradio's own script (``EarlyLanguageScript``): Gradio's frontend takes its
-# locale from ``navigator.language`` when it starts, so the page is built, and first painted, in ``wanted``.
+# Put into the page's <head> after its config and before Gradio's own script (``EarlyLanguageScript``): Gradio's
+# frontend takes its locale from ``navigator.language`` when it starts, so the page is built, and first painted,
+# in ``wanted``.
 EARLY_JS = (
     "(() => {"
     + _WANTED_JS
@@ -51,6 +52,57 @@ EARLY_JS = (
         Object.defineProperty(navigator, "languages", {get: () => [locale], configurable: true});
     } catch (error) {}
     document.documentElement.dataset.dxLang = wanted;
+    // The page is built in Chinese: results computed then (formulas, charts, statuses) are re-worded by the
+    // server once the radio says English. On an English page, keep those hidden until no Chinese is left in
+    // them (at most 10 s), so that the first paint shows one language only. Images and code have no language.
+    function holdComputed() {
+        const config = window.gradio_config || {}, components = config.components || [];
+        const radio = components.find((c) => c.props && c.props.elem_id === "language");
+        if (!radio) return;
+        const worded = new Set(["markdown", "plot", "dataframe", "html"]), pending = new Set();
+        (config.dependencies || []).forEach((dep) => {
+            if (!dep.backend_fn || !dep.targets.some(([id, event]) => id === radio.id && event === "change")) return;
+            dep.outputs.forEach((id) => {
+                const component = components.find((c) => c.id === id);
+                if (component && worded.has(component.type)) pending.add(component.props.elem_id || `component-${id}`);
+            });
+        });
+        const style = document.createElement("style");
+        style.id = "dx-hold";
+        const chinese = /[\\u3400-\\u9fff]/, both = /\\s\\/\\s|\\s·\\s/;
+        function reworded(element) {  // drawn, with some text, and none of it Chinese
+            const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+            let drawn = false;
+            for (let node; (node = walker.nextNode()); ) {
+                if (node.parentElement.closest("[data-testid=status-tracker]")) continue;  // "0.6s", not a result
+                if (chinese.test(node.nodeValue) && !both.test(node.nodeValue)) return false;
+                drawn = drawn || node.nodeValue.trim() !== "";
+            }
+            return drawn;
+        }
+        let observer = null, queued = false;
+        function check() {
+            queued = false;
+            for (const id of pending) {
+                const element = document.getElementById(id);
+                if (element && reworded(element)) pending.delete(id);
+            }
+            style.textContent = Array.from(pending, (id) => `#${CSS.escape(id)}`).join(", ") +
+                (pending.size ? " { visibility: hidden; }" : "");
+            if (!style.isConnected) document.head.appendChild(style);  // (Gradio rewrites the head as it starts)
+            if (!pending.size && observer) observer.disconnect();
+        }
+        observer = new MutationObserver(() => {
+            if (!queued) {
+                queued = true;
+                requestAnimationFrame(check);
+            }
+        });
+        observer.observe(document.documentElement, {childList: true, subtree: true, characterData: true});
+        setTimeout(() => { pending.clear(); check(); }, 10000);
+        check();
+    }
+    if (wanted === "en") holdComputed();
 })();"""
 )
 
@@ -109,52 +161,6 @@ LANGUAGE_JS = (
         }
         nameTabs();
     }
-    // The page is built in Chinese: results computed then (formulas, charts, statuses) are re-worded by the
-    // server once the radio says English. On an English page, keep those hidden until no Chinese is left in
-    // them (at most 10 s), so that the first paint shows one language only. Images and code have no language.
-    function holdComputed() {
-        const config = window.gradio_config || {}, components = config.components || [];
-        const radio = components.find((c) => c.props && c.props.elem_id === "language");
-        if (!radio) return;
-        const worded = new Set(["markdown", "plot", "dataframe", "html"]), pending = new Set();
-        (config.dependencies || []).forEach((dep) => {
-            if (!dep.backend_fn || !dep.targets.some(([id, event]) => id === radio.id && event === "change")) return;
-            dep.outputs.forEach((id) => {
-                const component = components.find((c) => c.id === id);
-                if (component && worded.has(component.type)) pending.add(component.props.elem_id || `component-${id}`);
-            });
-        });
-        const style = document.head.appendChild(document.createElement("style"));
-        const chinese = /[\\u3400-\\u9fff]/, both = /\\s\\/\\s|\\s·\\s/;
-        function isChinese(element) {
-            const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
-            for (let node; (node = walker.nextNode()); ) {
-                if (chinese.test(node.nodeValue) && !both.test(node.nodeValue)) return true;
-            }
-            return false;
-        }
-        let observer = null, queued = false;
-        function check() {
-            queued = false;
-            for (const id of pending) {
-                const element = document.getElementById(id);
-                if (element && !isChinese(element)) pending.delete(id);
-            }
-            style.textContent = Array.from(pending, (id) => `#${CSS.escape(id)}`).join(", ") +
-                (pending.size ? " { visibility: hidden; }" : "");
-            if (!pending.size && observer) observer.disconnect();
-        }
-        observer = new MutationObserver(() => {
-            if (!queued) {
-                queued = true;
-                requestAnimationFrame(check);
-            }
-        });
-        observer.observe(document.body, {childList: true, subtree: true, characterData: true});
-        setTimeout(() => { pending.clear(); check(); }, 10000);
-        check();
-    }
-    if (wanted === "en") holdComputed();
     window.diffusionExplorer = {wanted, setLanguage};
     setLanguage(wanted)
         .then(async () => {  // fetch Gradio's strings of the other language now, so that a switch needs no download
@@ -183,7 +189,7 @@ html:not([data-dx-lang="en"]) .dx-en, html[data-dx-lang="en"] .dx-zh { display: 
 
 
 class EarlyLanguageScript:
-    """ASGI middleware that puts ``EARLY_JS`` at the top of the app's HTML page (``launch(app_kwargs=...)``).
+    """ASGI middleware that puts ``EARLY_JS`` before the app page's module script (``launch(app_kwargs=...)``).
 
     Only HTML answers to GET requests are touched; everything else streams through unchanged.
     """
@@ -212,7 +218,9 @@ class EarlyLanguageScript:
                 chunks.append(message.get("body", b""))
                 if message.get("more_body"):
                     return
-                body = b"".join(chunks).replace(b"<head>", b"<head>" + self.TAG, 1)
+                body = b"".join(chunks)
+                mark = b'<script type="module"' if b'<script type="module"' in body else b"</head>"
+                body = body.replace(mark, self.TAG + mark, 1)
                 headers = [(k, v) for k, v in held.get("headers", []) if k.lower() != b"content-length"]
                 await send({**held, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
                 await send({"type": "http.response.body", "body": body})
