@@ -80,7 +80,7 @@ def test_gradio_speaks_the_page_language(page, app_url):
     page.get_by_role("tab", name="① 损坏过程").click()
     switch(page, "en")
     page.locator("#corrupt-amount input[type=range]").wait_for()
-    page.wait_for_function("() => document.querySelector('#corrupt-amount input').ariaLabel.includes('amount')")
+    page.wait_for_function("() => document.querySelector('#corrupt-amount input').ariaLabel.includes('noise fraction')")
     labels = page.locator("#corrupt-amount input").evaluate_all("(inputs) => inputs.map((i) => i.ariaLabel || '')")
     assert labels and all(label and not CJK.search(label) for label in labels), labels
     switch(page, "zh")
