@@ -28,11 +28,23 @@ if os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "t", "true"):
         import spaces  # noqa: F401
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from ui import compare_tab, corruption_tab, inside_tab, noising_tab, sampling_tab, training_tab
 from ui.context import SESSION_TTL_SECONDS, AppContext, release_session_models
 from ui.errors import name_refused_files
-from ui.i18n import DEFAULT_LANGUAGE, LANGUAGE_CHOICES, Localizer, language_from_request, pick
+from ui.i18n import (
+    DEFAULT_LANGUAGE,
+    I18N,
+    LANGUAGE_CHOICES,
+    LANGUAGE_CSS,
+    LANGUAGE_JS,
+    LOAD_JS,
+    SWITCH_JS,
+    EarlyLanguageScript,
+    Localizer,
+    translated,
+)
 
 TABS = [corruption_tab, noising_tab, inside_tab, training_tab, sampling_tab, compare_tab]  # in the tutorial's order
 
@@ -76,23 +88,26 @@ def build_app() -> gr.Blocks:
     cache_age = max(3600, int(SESSION_TTL_SECONDS))
     with gr.Blocks(title="扩散模型可视化探索 · Diffusion Explorer", delete_cache=(1800, cache_age)) as demo:
         with gr.Row(equal_height=True):
-            header = gr.Markdown(pick(TEXT, "title", DEFAULT_LANGUAGE), elem_id="header")
+            loc.text(gr.Markdown, TEXT, "title", elem_id="header")
             lang = gr.Radio(
                 LANGUAGE_CHOICES,
                 value=DEFAULT_LANGUAGE,
-                label=pick(TEXT, "language", DEFAULT_LANGUAGE),
+                label=translated(TEXT, "language"),
                 elem_id="language",
                 scale=0,
                 min_width=200,
             )
-        loc.value(header, TEXT, "title")
+        # the page's language lives in the browser (ui.i18n): labels and lesson texts switch there at once. This
+        # listener comes first: the page runs a change's listeners in order, and the others call the server
+        lang.change(None, lang, None, js=SWITCH_JS, api_visibility="private", queue=False)
         session_models = gr.State({}, time_to_live=SESSION_TTL_SECONDS, delete_callback=release_session_models)
         context = AppContext(lang=lang, loc=loc, session_models=session_models)
         with gr.Tabs():
             for tab in TABS:
                 tab.build(context)
-        lang.change(loc.apply, lang, loc.components, api_visibility="private", queue=False)
-        demo.load(language_from_request, None, lang, api_visibility="private", queue=False)
+        if loc.components:  # computed content registered with loc.add: re-worded on the server
+            lang.change(loc.apply, lang, loc.components, api_visibility="private", queue=False)
+        demo.load(None, None, lang, js=LOAD_JS, api_visibility="private", queue=False)
     return demo
 
 
@@ -107,7 +122,10 @@ def launch_kwargs() -> dict:
     return {
         "max_file_size": MAX_FILE_SIZE,
         "show_error": os.environ.get("DIFFUSION_EXPLORER_SHOW_ERROR", "") == "1",
-        "css": CSS,
+        "css": CSS + LANGUAGE_CSS,
+        "js": LANGUAGE_JS,
+        "i18n": I18N,
+        "app_kwargs": {"middleware": [Middleware(EarlyLanguageScript)]},
         "theme": gr.themes.Soft(),
         "footer_links": ["api", "gradio"],
     }

@@ -152,16 +152,19 @@ class Run:
             return "cap"
         return None
 
-    def ended_line(self, reason: str, step: int, total: int) -> str:
-        """The status sentence of a run that ended early at ``step`` (1-based) of ``total``."""
+    def ended_line(self, reason: str, step: int, total: int, lang: str | None = None) -> str:
+        """The status sentence of a run that ended early at ``step`` (1-based) of ``total``, in ``lang``
+        (default: the run's language)."""
+        lang = lang or self.lang
         key = "capped" if reason == "cap" else "stopped"
-        return pick(TEXT, key, self.lang).format(step=step, n=total, cap=duration(self.cap_seconds, self.lang))
+        return pick(TEXT, key, lang).format(step=step, n=total, cap=duration(self.cap_seconds, lang))
 
-    def progress_line(self) -> str:
-        """ "12 s of ≈ 80 s": time so far against the estimate."""
+    def progress_line(self, lang: str | None = None) -> str:
+        """ "12 s of ≈ 80 s": time so far against the estimate, in ``lang`` (default: the run's language)."""
+        lang = lang or self.lang
         total = self.estimate.seconds if self.estimate is not None else math.nan
-        return pick(TEXT, "progress", self.lang).format(elapsed=duration(self.elapsed(), self.lang),
-                                                        estimate=duration(total, self.lang))  # fmt: skip
+        return pick(TEXT, "progress", lang).format(elapsed=duration(self.elapsed(), lang),
+                                                   estimate=duration(total, lang))  # fmt: skip
 
     def abandoned(self) -> bool:
         """True when the run is well past its cap: its loop stops there, so it was left without closing."""

@@ -27,6 +27,7 @@ from ui.compare_tab.text import SAMPLER_NAMES, TEXT
 from ui.components import checkbox_group, seed_number, slider
 from ui.context import AppContext
 from ui.errors import friendly
+from ui.i18n import bilingual
 
 
 def build(ctx: AppContext) -> None:
@@ -35,8 +36,7 @@ def build(ctx: AppContext) -> None:
     figure, summary, numbers = quality.precomputed_view("zh")
     with loc.widget(gr.Tab, TEXT, "tab", id="compare"):
         loc.text(markdown, TEXT, "lesson", elem_classes="lesson")
-        classifier = gr.Markdown(quality.classifier_line("zh"))
-        loc.add(classifier, lambda lang: gr.update(value=quality.classifier_line(lang)))
+        gr.Markdown(bilingual(quality.classifier_line("zh"), quality.classifier_line("en")))  # fixed: both at once
 
         # ① quality vs steps
         loc.text(gr.Markdown, TEXT, "curves_title")

@@ -36,7 +36,7 @@ from ui.errors import as_choice, as_int, as_seed
 from ui.i18n import Localizer, normalize_language, pick
 from ui.inside_tab.basic_unet_code import walk_code
 from ui.inside_tab.text import TEXT
-from ui.inside_tab.wording import failure_text, stage_names, step_label, step_note
+from ui.inside_tab.wording import failure_text, invalid, stage_names, step_label, step_note
 
 SOURCES = ("random", "mnist", "upload")
 MAX_STEPS = 24  # BasicUNet's walk has 24 rows (a failed walk has fewer, plus the failed row)
@@ -84,7 +84,7 @@ def as_input_shape(batch: Any, channels: Any, height: Any, width: Any) -> tuple[
     height = as_int(height, "height", 1, MAX_SIDE)
     width = as_int(width, "width", 1, MAX_SIDE)
     if channels not in (1, 3):
-        raise ValueError(f"channels must be 1 or 3, got {channels}")
+        raise ValueError(invalid("channels", value=channels))
     return batch, channels, height, width
 
 
@@ -173,7 +173,7 @@ def trace_shapes(
     batch, channels, height, width = as_input_shape(batch, channels, height, width)
     step = as_int(step, "step", 1, MAX_STEPS + 1) - 1
     if batch * height * width > MAX_PIXELS:
-        raise ValueError(pick(TEXT, "too_large", lang).format(pixels=batch * height * width, limit=MAX_PIXELS))
+        raise ValueError(invalid("pixels", value=batch * height * width, limit=MAX_PIXELS))
 
     # 2. the input, the model, the walk
     x = walk_input(source, seed, batch, channels, height, width, upload, lang)

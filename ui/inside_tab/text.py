@@ -73,10 +73,6 @@ TEXT: Text = {
         "en": "Upload an image (turned into an MNIST-like digit)",
     },
     "need_upload": {"zh": "请先上传一张图片", "en": "Please upload an image first"},
-    "too_large": {
-        "zh": "批量 × 高 × 宽 = {pixels:,}，太大了（最多 {limit:,}）：请减小批量或尺寸",
-        "en": "batch × height × width = {pixels:,} is too large (at most {limit:,})",
-    },
     "table": {
         "zh": "逐步的形状（和教程的清单一一对应）",
         "en": "Shape of every step (row for row the tutorial's list)",

@@ -23,6 +23,7 @@ from ui.errors import as_choice, as_int
 from ui.i18n import Localizer, normalize_language, pick
 from ui.inside_tab.basic_unet import as_input_shape, walk_model
 from ui.inside_tab.text import TEXT
+from ui.inside_tab.wording import invalid, torch_message
 
 BLOCK_PRESETS = ("32,64,64", "32,32,64", "32,64,128", "64,128,128", "32,64", "32,64,64,128")
 ANATOMY_COLUMNS = ("a_block", "a_type", "a_out", "a_attn", "a_resnets", "a_skips", "a_params")
@@ -48,7 +49,7 @@ def as_knobs(blocks: Any, layers: Any, attention: Any) -> tuple[tuple[int, ...],
     blocks = as_choice(blocks, "block_out_channels", BLOCK_PRESETS)
     layers = as_int(layers, "layers_per_block", 1, 3)
     if not isinstance(attention, bool):
-        raise ValueError(f"attention must be true or false, got {attention!r}")
+        raise ValueError(invalid("attention", value=attention))
     return tuple(int(v) for v in blocks.split(",")), layers, attention
 
 
@@ -68,7 +69,7 @@ def block_table(anatomy: Anatomy, lang: str) -> pd.DataFrame:
         if block.role == "down" or block.name == "conv_in":
             skips = pick(TEXT, "skips_store", lang).format(n=block.skips if block.role == "down" else 1)
         elif block.role == "up":
-            skips = pick(TEXT, "skips_use", lang).format(n=block.skips)
+            skips = pick(TEXT, "skips_use", lang).format(n=block.skips) if block.reached else "—"
         rows.append(
             [
                 block.name,
@@ -91,7 +92,8 @@ def time_path_text(anatomy: Anatomy, lang: str) -> str:
     if anatomy.failure is None:
         status = pick(TEXT, "anatomy_ok", lang).format(out=format_shape(anatomy.output_shape))
     else:
-        status = pick(TEXT, "anatomy_failed", lang).format(layer=anatomy.failure.layer, message=anatomy.failure.message)
+        message = torch_message(anatomy.failure.message, lang)
+        status = pick(TEXT, "anatomy_failed", lang).format(layer=anatomy.failure.layer, message=message)
     time_proj, time_embedding = by_name.get("time_proj"), by_name.get("time_embedding")
     return pick(TEXT, "time_path", lang).format(
         t_shape=f"({anatomy.input_shape[0]},)",

@@ -6,6 +6,7 @@ paths, stages and shapes. This module turns them into the lesson's Chinese or En
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from diffusion_core.tracing import TraceFailure, TraceStep, format_shape, spatial
@@ -69,5 +70,69 @@ def failure_text(failure: TraceFailure, lang: str) -> str:
         label=label,
         where=f"{failure.layer}: {failure.module}" if failure.layer else failure.module,
         shape=format_shape(failure.shapes[0]) if failure.shapes else "—",
-        message=failure.message,
+        message=torch_message(failure.message, lang),
     )
+
+
+# PyTorch's error messages a walk can end with, worded in both languages (the original is kept for others).
+TORCH_MESSAGES: list[tuple[re.Pattern[str], dict[str, str]]] = [
+    (
+        re.compile(
+            r"Sizes of tensors must match except in dimension \d+\. Expected (?P<a>\d+) in dimension (?P<d>\d+) "
+            r"but got (?P<b>\d+)"
+        ),
+        {
+            "zh": "拼接的两个张量在第 {d} 维大小不同：一个是 {a}，另一个是 {b}",
+            "en": "the two tensors joined differ in dimension {d}: {a} and {b}",
+        },
+    ),
+    (
+        re.compile(
+            r"The size of tensor a \((?P<a>\d+)\) must match the size of tensor b \((?P<b>\d+)\) at "
+            r"non-singleton dimension (?P<d>\d+)"
+        ),
+        {
+            "zh": "相加的两个张量在第 {d} 维大小不同：{a} 与 {b}",
+            "en": "the two tensors added differ in dimension {d}: {a} and {b}",
+        },
+    ),
+    (
+        re.compile(r"expected input\[[^\]]*\] to have (?P<want>\d+) channels, but got (?P<got>\d+) channels"),
+        {
+            "zh": "这一层要求输入有 {want} 个通道，实际是 {got} 个",
+            "en": "this layer expects {want} input channels but got {got}",
+        },
+    ),
+    (
+        re.compile(r"Output size is too small|Given input size: .* Calculated output size: .* too small"),
+        {"zh": "特征图已经小到无法再缩小", "en": "the feature map is too small to shrink further"},
+    ),
+]
+
+
+def torch_message(message: str, lang: str) -> str:
+    """PyTorch's error ``message`` in the lesson's words in ``lang``; an unknown one is quoted as PyTorch's own."""
+    for pattern, words in TORCH_MESSAGES:
+        found = pattern.search(message)
+        if found:
+            return words["zh" if lang == "zh" else "en"].format(**found.groupdict())
+    return f"PyTorch 原文：{message}" if lang == "zh" else message
+
+
+# Checks of the tab's inputs the general validators (ui.errors) do not make; both languages, as the API has no page.
+INVALID: dict[str, dict[str, str]] = {
+    "channels": {"zh": "channels 只能是 1 或 3，收到 {value}", "en": "channels must be 1 or 3, got {value}"},
+    "pixels": {
+        "zh": "batch × height × width = {value:,} 太大（最多 {limit:,}）",
+        "en": "batch × height × width = {value:,} is too large (at most {limit:,})",
+    },
+    "attention": {
+        "zh": "attention 只能是 true 或 false，收到 {value!r}",
+        "en": "attention must be true or false, got {value!r}",
+    },
+}
+
+
+def invalid(key: str, **values: object) -> str:
+    """The message of a failed check ``key``, Chinese then English: ``channels 只能是 1 或 3… / channels must be…``."""
+    return " / ".join(INVALID[key][lang].format(**values) for lang in ("zh", "en"))

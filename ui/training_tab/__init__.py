@@ -93,7 +93,7 @@ def build(ctx: AppContext) -> None:
     kind.change(controls.rgb_visibility, [data, kind], rgb, **PRIVATE)
     data.change(controls.upload_visibility, [data, kind], [uploads, rgb], **PRIVATE)
     ctx.lang.change(controls.row_labels, [kind, ctx.lang], [row_noisy, row_pred], **PRIVATE)
-    ctx.lang.change(controls.idle_status, [status, ctx.lang], status, **PRIVATE)
+    ctx.lang.change(controls.idle_status, [status, ctx.lang, run_state], status, **PRIVATE)
     gr.on([log_scale.change, ctx.lang.change], redraw_loss, [run_state, log_scale, ctx.lang], plot, **PRIVATE)
 
     # the status says "queued" at once; Gradio shows the place in the queue on the outputs until the run starts

@@ -29,9 +29,15 @@ def model_changed(kind: Any, lang: Any) -> tuple:
     return (*row_labels(kind, lang), gr.update(value=DEFAULT_LR["ddpm" if kind == "ddpm" else "basic"]))
 
 
-def idle_status(status: Any, lang: Any) -> Any:
-    """The "not training yet" hint follows the language; a run's status is left as it is."""
-    return pick(TEXT, "idle", normalize_language(lang)) if status in TEXT["idle"].values() else gr.skip()
+def idle_status(status: Any, lang: Any, run_state: Any = None) -> Any:
+    """The status follows the language: the "not training yet" hint, or the last run's (``run_state["status"]``)."""
+    lang = normalize_language(lang)
+    if status in TEXT["idle"].values():
+        return pick(TEXT, "idle", lang)
+    worded = run_state.get("status") if isinstance(run_state, dict) else None
+    if isinstance(worded, dict) and status in worded.values():
+        return worded.get(lang, gr.skip())
+    return gr.skip()
 
 
 def rgb_visibility(data: Any, kind: Any) -> Any:

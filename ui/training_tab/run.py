@@ -20,7 +20,7 @@ from diffusion_core.device import gpu_seconds, gpu_task, to_host
 from ui import runs
 from ui.context import DEVICE
 from ui.errors import as_bool, as_choice, as_float, as_int, as_seed
-from ui.i18n import normalize_language, pick
+from ui.i18n import LANGUAGES, normalize_language, pick
 from ui.training_tab.data import preview_images, training_images
 from ui.training_tab.settings import (
     MAX_BATCH,
@@ -57,6 +57,33 @@ def redraw_loss(run_state: Any, log_scale: Any, lang: Any) -> go.Figure:
     """Redraw the loss curve of the last run (log-scale toggle, language switch); ``run_state`` is ``train``'s."""
     run = run_state if isinstance(run_state, dict) else {}
     return loss_plot(run.get("steps", []), run.get("losses", []), bool(log_scale), normalize_language(lang))
+
+
+def run_status(
+    language: str, record: Any, steps: int, losses: list[float], reason: str | None, models: dict, run: runs.Run
+) -> str:
+    """The status line of a training update in ``language``: progress against the run's estimate; a finished,
+    stopped (``reason == "stop"``) or capped (``reason == "cap"``) run adds how it ended and the session summary."""
+    stopped = reason is not None
+    text = pick(TEXT, "status", language).format(
+        step=record.step,
+        total=steps,
+        epoch=record.epoch + 1,  # TrainStep.epoch counts from 0; learners count from 1
+        seen=record.images_seen,
+        loss=record.loss,
+        smooth=train_figures.smooth(losses)[-1],
+        rate=record.images_seen / max(record.seconds, 1e-9),
+        elapsed=_duration(record.seconds),
+        eta="—" if stopped else _duration((steps - record.step) * record.seconds / record.step),
+        device=DEVICE.type,
+    )
+    text += f" · {run.progress_line(language)}"
+    if record.step >= steps or stopped:
+        ending = pick(TEXT, "stopped", language) if reason == "stop" else pick(TEXT, "done", language)
+        if reason == "cap":
+            ending = "\n\n" + run.ended_line(reason, record.step, steps, language)
+        text += ending + "\n\n" + session_summary(models, language)
+    return text
 
 
 def idle_rows() -> tuple:
@@ -170,25 +197,12 @@ def _train_run(run: runs.Run, kind: str, data: str, rgb: bool, images: Any, conf
         if new_rows:
             rows = train_figures.preview_rows(kind, model, preview, seed)
             model.train()
-        status = pick(TEXT, "status", lang).format(
-            step=record.step,
-            total=steps,
-            epoch=record.epoch + 1,  # TrainStep.epoch counts from 0; learners count from 1
-            seen=record.images_seen,
-            loss=record.loss,
-            smooth=train_figures.smooth(losses)[-1],
-            rate=record.images_seen / max(record.seconds, 1e-9),
-            elapsed=_duration(record.seconds),
-            eta="—" if stopped else _duration((steps - record.step) * record.seconds / record.step),
-            device=DEVICE.type,
-        )
-        status += f" · {run.progress_line()}"
-        if finished:
-            ending = pick(TEXT, "stopped", lang) if reason == "stop" else pick(TEXT, "done", lang)
-            if reason == "cap":
-                ending = "\n\n" + run.ended_line(reason, record.step, steps)
-            status += ending + "\n\n" + session_summary(models, lang)
-        run_state = {"steps": xs, "losses": losses, "kind": kind}
+        # the status in both languages: the page shows one, and a language switch re-words it from run_state
+        statuses = {
+            language: run_status(language, record, steps, losses, reason, models, run) for language in LANGUAGES
+        }
+        status = statuses[lang]
+        run_state = {"steps": xs, "losses": losses, "kind": kind, "status": statuses}
         # on ZeroGPU this runs in a forked worker: hand back a CPU copy of the model (elsewhere the model itself)
         session = {**models, kind: to_host(entry)}
         yield (loss_plot(xs, losses, log_scale, lang), *rows, status, code, session, run_state)

@@ -1,0 +1,89 @@
+"""One language at a time, in a real Chromium: ``?lang=`` from the first paint, switches that leave nothing behind.
+
+The helpers are the language benchmark's (``diffusion_core.benchmarks.language``): ``first_paint`` records
+the page from its first script on; ``left_over`` lists the visible texts in the other language. Times are
+measured by the benchmark (``python -m diffusion_core bench --only language``), not asserted here.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from test_forward_tabs_browser import set_slider
+
+from diffusion_core.benchmarks.language import HEADERS, LEFT_OVER_JS, first_paint, left_over, switch
+
+pytestmark = pytest.mark.e2e
+
+TABS = {
+    "zh": ["① 损坏过程", "② DDPM 加噪", "③ 内部结构", "④ 训练", "⑤ 采样", "⑥ 对比"],
+    "en": ["① Corruption", "② DDPM noising", "③ Inside the UNet", "④ Training", "⑤ Sampling", "⑥ Compare"],
+}
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+@pytest.mark.parametrize(("lang", "browser_locale"), [("en", "zh-CN"), ("zh", "en-US")])
+def test_the_first_paint_is_in_the_requested_language(browser, app_url, lang, browser_locale):
+    """The first frame that shows anything is already in ``?lang=``'s language, even against the browser's own."""
+    paint = first_paint(browser, app_url, lang, browser_locale)
+    assert paint["header"] == HEADERS[lang], paint
+    assert paint["tabs"] in ([], TABS[lang]), paint  # the tab names come with the header or after it
+    assert paint["left"] == [], f"text in the other language during the first 4 s: {paint['left']}"
+    assert paint["labels"] > 0, paint  # the watch lasted until the first tab's widgets were drawn
+
+
+def assert_nothing_left(page, lang: str, where: str) -> None:
+    try:
+        page.wait_for_function(f"(lang) => ({LEFT_OVER_JS})(lang).length === 0", arg=lang, timeout=60_000)
+    except Exception:
+        raise AssertionError(f"{where}: text left in the other language: {left_over(page, lang)}") from None
+
+
+def test_a_switch_leaves_nothing_in_the_other_language(page, app_url):
+    """Train two steps, switch to English: the run's status, every tab, Gradio's own strings; and back."""
+    page.goto(f"{app_url}/?lang=zh")
+    page.get_by_role("tab", name="④ 训练").click()
+    set_slider(page, "train-steps", 2)
+    set_slider(page, "train-batch", 8)
+    page.wait_for_function("() => document.querySelector('#train-steps input[type=number]').value === '2'")
+    page.locator("#train-start").click()
+    page.locator("#train-status").get_by_text("训练完成").wait_for(timeout=120_000)
+
+    result = switch(page, "en")
+    assert result["staticMs"] is not None, result
+    page.locator("#train-status").get_by_text("Done").wait_for(timeout=30_000)  # the run's status follows
+    assert not CJK.search(page.locator("#train-status").inner_text())
+    for name in TABS["en"]:
+        page.get_by_role("tab", name=name).click()
+        assert_nothing_left(page, "en", f"{name} in English")
+    # Gradio's own strings: an upload area opened after the switch speaks English
+    page.get_by_role("tab", name="④ Training").click()
+    page.locator("#train-data label", has_text="Upload your own images").click()
+    page.locator("#train-uploads").get_by_text("Click to Upload").wait_for()
+
+    switch(page, "zh")
+    page.locator("#train-status").get_by_text("训练完成").wait_for(timeout=30_000)
+    for name in TABS["zh"]:
+        page.get_by_role("tab", name=name).click()
+        assert_nothing_left(page, "zh", f"{name} in Chinese")
+
+
+def test_gradio_speaks_the_page_language(page, app_url):
+    """In zh mode Gradio's own strings are Chinese; slider aria-labels follow the page's language."""
+    page.goto(f"{app_url}/?lang=zh")
+    page.get_by_role("tab", name="④ 训练").click()
+    page.locator("#train-data label", has_text="上传自己的图片").click()
+    page.locator("#train-uploads").get_by_text("点击上传").wait_for()
+    assert "Drop File Here" not in page.locator("#train-uploads").inner_text()
+
+    page.get_by_role("tab", name="① 损坏过程").click()
+    switch(page, "en")
+    page.locator("#corrupt-amount input[type=range]").wait_for()
+    page.wait_for_function("() => document.querySelector('#corrupt-amount input').ariaLabel.includes('noise fraction')")
+    labels = page.locator("#corrupt-amount input").evaluate_all("(inputs) => inputs.map((i) => i.ariaLabel || '')")
+    assert labels and all(label and not CJK.search(label) for label in labels), labels
+    switch(page, "zh")
+    page.wait_for_function(  # and back: Chinese labels in zh mode
+        "() => Array.from(document.querySelectorAll('#corrupt-amount input')).every(i => /[一-鿿]/.test(i.ariaLabel))"
+    )
