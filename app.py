@@ -4,7 +4,8 @@ Run ``python app.py`` and open http://127.0.0.1:7860. Tabs follow the tutorial i
 lives in its own module under ``ui/``. This file only composes them, wires the language switch
 and launches the server. Environment variables: ``GRADIO_SERVER_NAME``, ``GRADIO_SERVER_PORT``,
 ``DIFFUSION_EXPLORER_SHOW_ERROR=1`` (show Python errors in the page; off by default),
-``DIFFUSION_EXPLORER_SESSION_TTL`` (seconds a learner's trained model is kept after training; 7200).
+``DIFFUSION_EXPLORER_SESSION_TTL`` (seconds a learner's trained model is kept after training; 7200),
+``DIFFUSION_EXPLORER_MAX_SESSIONS`` (sessions kept in memory, least recently used dropped first; 64).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ui import compare_tab, corruption_tab, inside_tab, noising_tab, sampling_ta
 from ui.context import SESSION_TTL_SECONDS, AppContext, release_session_models
 from ui.errors import name_refused_files
 from ui.i18n import DEFAULT_LANGUAGE, LANGUAGE_CHOICES, Localizer, language_from_request, pick
+from ui.session_memory import max_sessions
 
 TABS = [corruption_tab, noising_tab, inside_tab, training_tab, sampling_tab, compare_tab]  # in the tutorial's order
 
@@ -99,6 +101,7 @@ def launch_kwargs() -> dict:
         "css": CSS,
         "theme": gr.themes.Soft(),
         "footer_links": ["api", "gradio"],
+        "state_session_capacity": max_sessions(),  # bounded memory: see ui/session_memory.py
     }
 
 

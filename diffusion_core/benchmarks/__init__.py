@@ -22,6 +22,7 @@ SUITES: dict[str, str] = {
     "training": "diffusion_core.benchmarks.training",
     "sampling": "diffusion_core.benchmarks.sampling",
     "concurrency": "diffusion_core.benchmarks.concurrency",  # 8 sessions at once: limits, latency, peak RSS
+    "memory": "diffusion_core.benchmarks.soak",  # 200 sessions one after another: the server's RSS curve
 }
 
 
