@@ -8,9 +8,11 @@ exception is checked directly with ``caplog``.
 
 from __future__ import annotations
 
+import json
 import logging
 
 import gradio as gr
+import httpx
 import pytest
 from gradio_client import Client, handle_file
 
@@ -34,9 +36,19 @@ BAD_CALLS = [
 ]
 
 
+def raw_error(url: str, api_name: str, args: tuple) -> str:
+    """Send ``args`` as raw JSON (gradio_client would upload a local path itself); return the error message."""
+    response = httpx.post(f"{url}gradio_api/call{api_name}", json={"data": list(args)}, timeout=60)
+    event_id = response.json()["event_id"]
+    with httpx.stream("GET", f"{url}gradio_api/call{api_name}/{event_id}", timeout=60) as stream:
+        lines = list(stream.iter_lines())
+    assert "event: error" in lines, lines
+    return json.loads(lines[lines.index("event: error") + 1].split(":", 1)[1])["error"]
+
+
 @pytest.fixture(scope="module")
 def server_log(tmp_path_factory) -> tuple[str, list[str]]:
-    """Run ``python app.py``; send every bad call of ``BAD_CALLS`` and one good call; yield the log's text."""
+    """Run ``python app.py``; send every bad call of ``BAD_CALLS`` and one good call; yield the log and messages."""
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     not_an_image = tmp_path_factory.mktemp("upload") / "notes.png"
     not_an_image.write_bytes(b"not an image")
@@ -44,6 +56,9 @@ def server_log(tmp_path_factory) -> tuple[str, list[str]]:
         client = Client(app.url, verbose=False, download_files=False)
         messages = []
         for index, (api_name, args, _) in enumerate(BAD_CALLS):
+            if index == 4:  # a server path, sent as is
+                messages.append(raw_error(app.url, api_name, args))
+                continue
             if index == 3:
                 args = (*args[:3], handle_file(str(not_an_image)), *args[4:])
             with pytest.raises(Exception) as caught:
