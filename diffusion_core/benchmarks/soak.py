@@ -3,10 +3,10 @@
 ``python app.py`` runs in a subprocess on a free loopback port. Each session is a new
 ``gradio_client.Client`` (a new Gradio session) that touches every light tab once, as a learner
 clicking through the lesson would: ① ``/corrupt``, ② ``/ddpm_noise``, ③ ``/trace_shapes`` and
-``/unet2d_anatomy``, ⑥ ``/quality_objectives`` and ``/quality_loss_t``, and a small sampling run
-in ⑤ (``/mix_sample`` and a streamed ``/ddpm_sample``). Seeds, amounts, timesteps and input
-shapes change from session to session, so caches keyed on them and the CPU allocator see what a
-class sends, not one request repeated. The server's resident memory (process and children, psutil)
+``/unet2d_anatomy``, ⑥ ``/quality_loss_t`` (its lightest lesson: 4 images at 5 timesteps), and a
+small sampling run in ⑤ (``/mix_sample`` and a streamed ``/ddpm_sample``), submitted together as a
+page does. Seeds, amounts, timesteps and input shapes change from session to session, so caches
+keyed on them and the CPU allocator see what a class sends, not one request repeated. The server's resident memory (process and children, psutil)
 is sampled after every session.
 
 Like the other API suites this module only *drives* the app over HTTP; ``gradio_client`` and
@@ -152,7 +152,7 @@ def run(quick: bool = False) -> list[BenchTable]:
     table.rows.append(curve_row("python app.py", result))
     table.notes.append(
         "Each session is a new gradio_client.Client over loopback calling /corrupt, /ddpm_noise, /trace_shapes, "
-        "/unet2d_anatomy, /quality_objectives, /quality_loss_t, /mix_sample (2 steps, 2 images) and a streamed "
+        "/unet2d_anatomy, /quality_loss_t (4 images, 5 t), /mix_sample (2 steps, 2 images) and a streamed "
         "/ddpm_sample (2 steps, 2 images), with seeds, amounts, timesteps, input sizes and samplers varying "
         "by session; RSS of the server process and its children (psutil) after each session. "
         f"The test (tests/test_soak.py) requires growth ≤ {MAX_GROWTH:.0%} from session {WARM_SESSIONS} to "
