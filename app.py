@@ -5,7 +5,8 @@ lives in its own module under ``ui/``. This file only composes them, wires the l
 and launches the server. Environment variables: ``GRADIO_SERVER_NAME``, ``GRADIO_SERVER_PORT``,
 ``DIFFUSION_EXPLORER_SHOW_ERROR=1`` (show Python errors in the page; off by default),
 ``DIFFUSION_EXPLORER_SESSION_TTL`` (seconds a learner's trained model is kept after training; 7200),
-``DIFFUSION_EXPLORER_MAX_RUN_SECONDS`` (the wall-clock cap of one training or sampling run; 600).
+``DIFFUSION_EXPLORER_MAX_RUN_SECONDS`` (the wall-clock cap of one training or sampling run; 600),
+``DIFFUSION_EXPLORER_MAX_SESSIONS`` (sessions kept in memory, least recently used dropped first; 64).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from ui.i18n import (
     Localizer,
     translated,
 )
+from ui.session_memory import max_sessions
 
 TABS = [corruption_tab, noising_tab, inside_tab, training_tab, sampling_tab, compare_tab]  # in the tutorial's order
 
@@ -128,6 +130,7 @@ def launch_kwargs() -> dict:
         "app_kwargs": {"middleware": [Middleware(EarlyLanguageScript)]},
         "theme": gr.themes.Soft(),
         "footer_links": ["api", "gradio"],
+        "state_session_capacity": max_sessions(),  # bounded memory: see ui/session_memory.py
     }
 
 

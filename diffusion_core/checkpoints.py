@@ -14,6 +14,7 @@ Each folder also holds ``training_log.json`` and ``samples.png`` written by the 
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import torch
@@ -28,6 +29,10 @@ BASIC_UNET_DIR = CHECKPOINTS_DIR / "basic_unet"
 DDPM_DIR = CHECKPOINTS_DIR / "ddpm_mnist"
 BASIC_WEIGHTS = "model.safetensors"
 BASIC_CONFIG = "config.json"
+# ``from_pretrained`` patches torch process-wide while it builds a model (``torch.nn.init`` skipped and, with
+# accelerate, new parameters created on the meta device): a BasicUNet built in another thread meanwhile got
+# meta weights ("Cannot copy out of meta tensor" on the first requests after start). Loads take turns.
+LOAD_LOCK = threading.Lock()
 
 
 def save_basic_unet(model: BasicUNet, folder: str | Path) -> Path:
@@ -56,7 +61,8 @@ def load_basic_unet(folder: str | Path | None = None, device: torch.device | str
         raise ValueError(f"no BasicUNet checkpoint in {folder.name!r}: expected {BASIC_WEIGHTS} and {BASIC_CONFIG}")
     try:
         config = json.loads(config_path.read_text())
-        model = BasicUNet(int(config["in_channels"]), int(config["out_channels"]))
+        with LOAD_LOCK:
+            model = BasicUNet(int(config["in_channels"]), int(config["out_channels"]))
         model.load_state_dict(load_file(str(weights)))
     except (KeyError, TypeError, json.JSONDecodeError, RuntimeError) as error:
         raise ValueError(f"the BasicUNet checkpoint in {folder.name!r} is unreadable: {error}") from None
@@ -81,7 +87,8 @@ def load_ddpm_pipeline(folder: str | Path | None = None, device: torch.device | 
     if not (folder / "model_index.json").is_file():
         raise ValueError(f"no DDPMPipeline in {folder.name!r}: model_index.json is missing")
     try:
-        pipeline = DDPMPipeline.from_pretrained(str(folder), use_safetensors=True, local_files_only=True)
+        with LOAD_LOCK:
+            pipeline = DDPMPipeline.from_pretrained(str(folder), use_safetensors=True, local_files_only=True)
     except (OSError, ValueError) as error:
         raise ValueError(f"the DDPMPipeline in {folder.name!r} is unreadable: {error}") from None
     pipeline.unet.eval()

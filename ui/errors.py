@@ -3,6 +3,12 @@
 * ``friendly`` wraps an event handler (plain or generator): ``ValueError`` from the core or
   from the validators below becomes ``gr.Error`` with its message; a CUDA out-of-memory error
   frees the cache and says so; anything else is logged server-side and reported briefly.
+* The server log stays readable: a learner's input error (a ``ValueError``, a ``gr.Error`` raised
+  by a handler or by a checked widget's ``preprocess``, a refused file payload) is one INFO line
+  on the ``diffusion_explorer`` logger naming the endpoint and the message
+  (``input refused at /corrupt: ...``); only real faults (any other exception) log a traceback,
+  once. Gradio prints a traceback for every ``gr.Error`` unless ``print_exception`` is off, so
+  every ``gr.Error`` that leaves here has it off.
 * ``as_int`` / ``as_float`` / ``as_choice`` validate what a widget or an API caller sent:
   Gradio checks a slider's min/max but not its step, NaN or type.
 """
@@ -25,21 +31,50 @@ from gradio_client.utils import is_file_obj_with_meta, is_http_url_like
 log = logging.getLogger("diffusion_explorer")
 
 
-def _to_gr_error(error: BaseException) -> gr.Error:
+LOGGED_MESSAGE_CHARS = 300  # a refused value is quoted in its message; a long one is cut in the log
+
+
+def log_refused(endpoint: str, error: gr.Error) -> gr.Error:
+    """Log a learner's input error as one line (no traceback) and turn off Gradio's traceback for it.
+
+    Args:
+        endpoint: the API name (``"corrupt"`` or ``"/corrupt"``); error: the ``gr.Error`` shown to the learner.
+
+    Returns:
+        ``error`` itself, with ``print_exception`` off, to be raised.
+    """
+    message = " ".join(str(error.message).split())
+    if len(message) > LOGGED_MESSAGE_CHARS:
+        message = message[: LOGGED_MESSAGE_CHARS - 1] + "…"
+    log.info("input refused at /%s: %s", endpoint.lstrip("/"), message)
+    error.print_exception = False
+    return error
+
+
+def _to_gr_error(error: BaseException, endpoint: str) -> gr.Error:
     if isinstance(error, gr.Error):
-        return error
+        return log_refused(endpoint, error)
     if isinstance(error, ValueError):
-        return gr.Error(f"输入有误 / Invalid input: {error}")
+        return log_refused(endpoint, gr.Error(f"输入有误 / Invalid input: {error}"))
     if isinstance(error, torch.cuda.OutOfMemoryError):
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-        return gr.Error("GPU 显存不足，请减小批量 / The GPU ran out of memory: try a smaller batch.")
-    log.exception("unexpected error in a handler", exc_info=error)
-    return gr.Error("出错了，已记录在服务器日志中 / Something went wrong; it was logged on the server.")
+        log.warning("GPU out of memory at /%s: %s", endpoint, " ".join(str(error).split())[:LOGGED_MESSAGE_CHARS])
+        return gr.Error(
+            "GPU 显存不足，请减小批量 / The GPU ran out of memory: try a smaller batch.", print_exception=False
+        )
+    log.error("unexpected error at /%s", endpoint, exc_info=error)  # a real fault: its traceback, once
+    return gr.Error(
+        "出错了，已记录在服务器日志中 / Something went wrong; it was logged on the server.", print_exception=False
+    )
 
 
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a Gradio handler so every failure reaches the user as a short ``gr.Error``."""
+    """Wrap a Gradio handler so every failure reaches the user as a short ``gr.Error``.
+
+    The log names the endpoint by the handler's name (handlers are named after their API names).
+    """
+    endpoint = getattr(fn, "__name__", "handler")
     if inspect.isgeneratorfunction(fn):
 
         @functools.wraps(fn)
@@ -49,7 +84,7 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             except (GeneratorExit, KeyboardInterrupt):
                 raise
             except Exception as error:
-                raise _to_gr_error(error) from None
+                raise _to_gr_error(error, endpoint) from None
 
         return generator_wrapper
 
@@ -58,7 +93,7 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except Exception as error:
-            raise _to_gr_error(error) from None
+            raise _to_gr_error(error, endpoint) from None
 
     return wrapper
 
@@ -90,24 +125,26 @@ def name_refused_files(demo: gr.Blocks) -> gr.Blocks:
     Gradio itself refuses a server path that was never uploaded (``InvalidPathError``), a value
     that is not a file at all (pydantic's ``ValidationError``) and a file URL it may not fetch
     (a local or private address), all before ``preprocess``; with ``show_error`` off the caller
-    only sees an anonymous error. This re-raises them as ``gr.Error`` with a short message.
+    only sees an anonymous error. This re-raises them as ``gr.Error`` with a short message, logged
+    as one line (``log_refused``), as are the ``gr.Error`` of the checked widgets' ``preprocess``.
     """
     original = demo.preprocess_data
 
     @functools.wraps(original)
     async def preprocess_data(block_fn: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        endpoint = str(getattr(block_fn, "api_name", None) or getattr(block_fn, "name", None) or "event")
         try:
             return await original(block_fn, inputs, *args, **kwargs)
         except InvalidPathError:
-            raise gr.Error(NOT_UPLOADED) from None
+            raise log_refused(endpoint, gr.Error(NOT_UPLOADED)) from None
         except pydantic.ValidationError:
-            raise gr.Error(NOT_A_FILE) from None
-        except gr.Error:
-            raise
+            raise log_refused(endpoint, gr.Error(NOT_A_FILE)) from None
+        except gr.Error as error:  # a checked widget (ui.components) refused the value
+            raise log_refused(endpoint, error) from None
         except Exception as error:
             if isinstance(error, ComponentProcessingError) or not _has_url_file(inputs):
                 raise
-            raise gr.Error(URL_REFUSED) from None
+            raise log_refused(endpoint, gr.Error(URL_REFUSED)) from None
 
     demo.preprocess_data = preprocess_data  # type: ignore[method-assign]
     return demo
