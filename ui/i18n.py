@@ -60,8 +60,22 @@ EARLY_JS = (
         const radio = components.find((c) => c.props && c.props.elem_id === "language");
         if (!radio) return;
         const worded = new Set(["markdown", "plot", "dataframe", "html"]), pending = new Set();
-        (config.dependencies || []).forEach((dep) => {
-            if (!dep.backend_fn || !dep.targets.some(([id, event]) => id === radio.id && event === "change")) return;
+        const dependencies = config.dependencies || [], byLanguage = new Set();
+        // the events the radio's change starts, and the steps chained after them (.then / .success)
+        dependencies.forEach((dep) => {
+            if (dep.targets.some(([id, event]) => id === radio.id && event === "change")) byLanguage.add(dep.id);
+        });
+        for (let grown = true; grown; ) {
+            grown = false;
+            dependencies.forEach((dep) => {
+                if (dep.trigger_after != null && byLanguage.has(dep.trigger_after) && !byLanguage.has(dep.id)) {
+                    byLanguage.add(dep.id);
+                    grown = true;
+                }
+            });
+        }
+        dependencies.forEach((dep) => {
+            if (!dep.backend_fn || !byLanguage.has(dep.id)) return;
             dep.outputs.forEach((id) => {
                 const component = components.find((c) => c.id === id);
                 if (component && worded.has(component.type)) pending.add(component.props.elem_id || `component-${id}`);
