@@ -223,7 +223,7 @@ def test_section_c_runs_a_hub_model(tab_on_fake_hub, hub, tiny_folder):
     steps = list(pipeline.pipeline_prepare("hub", "me/tiny", "en"))
     assert steps[0][0] == "Checking and downloading “me/tiny” from the Hugging Face Hub (up to 200 MB)…"
     assert len(steps) == 2 and all(update == {"__type__": "update"} for update in steps[1])  # gr.skip(): nothing
-    *_, (grid, status, code) = pipeline.pipeline_sample("hub", "me/tiny", 2, 3, 0, "en")  # estimate, then result
+    *_, (grid, status, code, _) = pipeline.pipeline_sample("hub", "me/tiny", 2, 3, 0, "en")  # estimate, then result
     assert grid.width > 8 and "3 images, 2 steps" in status and "Using the Hub model `me/tiny`" in status
     assert 'from_pretrained("me/tiny"' in code
     assert [method for method, _ in hub.fetched(UNET_WEIGHTS)] == ["HEAD", "GET"]  # the second call: in memory

@@ -87,3 +87,22 @@ def test_gradio_speaks_the_page_language(page, app_url):
     page.wait_for_function(  # and back: Chinese labels in zh mode
         "() => Array.from(document.querySelectorAll('#corrupt-amount input')).every(i => /[一-鿿]/.test(i.ariaLabel))"
     )
+
+
+def test_sampling_statuses_follow_a_switch(page, app_url):
+    """Finish a run in each sampling section in Chinese, switch to English: every status is re-worded, and back."""
+    page.goto(f"{app_url}/?lang=zh")
+    page.get_by_role("tab", name="⑤ 采样").click()
+    for section, done in (("mix", "第 2/2 步"), ("ddpm", "第 2/2 步"), ("pipe", "1 张，2 步")):  # one run at a time
+        set_slider(page, f"{section}-steps", 2)
+        set_slider(page, f"{section}-batch", 1)
+        page.locator(f"#{section}-run").click()
+        page.locator(f"#{section}-status").get_by_text(done).wait_for(timeout=180_000)
+
+    switch(page, "en")
+    for section, done in (("mix", "Step 2/2"), ("ddpm", "Step 2/2"), ("pipe", "1 images, 2 steps")):
+        page.locator(f"#{section}-status").get_by_text(done).wait_for(timeout=30_000)
+        assert not CJK.search(page.locator(f"#{section}-status").inner_text()), section
+    assert_nothing_left(page, "en", "Sampling in English")
+    switch(page, "zh")
+    page.locator("#pipe-status").get_by_text("1 张，2 步").wait_for(timeout=30_000)

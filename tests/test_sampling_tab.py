@@ -84,7 +84,7 @@ def test_ddpm_handler_keeps_a_bounded_number_of_frames(session_models, monkeypat
 
 
 def test_pipeline_handler_and_save_pretrained_zip(session_models, tmp_path):
-    *started, (grid, status, _) = pipeline.pipeline_sample("session", "", 3, 4, 0, "en", session_models)
+    *started, (grid, status, _, _) = pipeline.pipeline_sample("session", "", 3, 4, 0, "en", session_models)
     assert [update[1].split(" ")[0] for update in started] == ["Timing", "Estimated"]
     assert isinstance(grid, Image.Image) and "4 images, 3 steps" in status
     archive = pipeline.save_pipeline(session_models, "en")
@@ -112,7 +112,7 @@ def test_hub_id_must_be_an_id_not_a_path(bogus):
 def test_an_offline_hub_is_not_called_invalid_input(monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(gr.Error) as info:
-        friendly(pipeline.pipeline_sample)("hub", "google/ddpm-cifar10-32", 2, 2, 0, "en")
+        list(friendly(pipeline.pipeline_sample)("hub", "google/ddpm-cifar10-32", 2, 2, 0, "en"))  # a generator
     assert info.value.message.startswith("This server runs offline (HF_HUB_OFFLINE=1)")  # not "Invalid input: ..."
     with pytest.raises(gr.Error, match="离线模式"):
         pipeline.load_hub_pipeline("google/ddpm-cifar10-32", "zh")

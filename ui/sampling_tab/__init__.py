@@ -20,7 +20,7 @@ from ui.common import markdown
 from ui.context import AppContext
 from ui.errors import friendly
 from ui.sampling_tab import mix, pipeline, scheduler_loop
-from ui.sampling_tab.shared import idle_status
+from ui.sampling_tab.shared import status_in_language
 from ui.sampling_tab.text import TEXT
 
 
@@ -67,11 +67,12 @@ def build(ctx: AppContext) -> None:
 
     # a missing model or a refused Hub id ends the run in the status, with no Error badges (see pipeline_prepare)
     start(c, pipeline.pipeline_sample, [c.source, c.hub_id, c.steps, c.batch, c.seed, lang, ctx.session_models],
-          [c.grid, c.status, c.code], "pipeline_sample",
+          [c.grid, c.status, c.code, c.state], "pipeline_sample",
           prepare=(pipeline.pipeline_prepare, [c.source, c.hub_id, lang, ctx.session_models], [c.status, c.grid]))  # fmt: skip
     c.save.click(pipeline.save_pipeline, [ctx.session_models, lang], c.zip, api_name="save_pipeline")
 
-    # texts drawn before any run follow the language too: the idle hints and the alpha_bar chart
-    for status in (a.status, b.status):
-        lang.change(idle_status, [status, lang], status, api_visibility="private", queue=False)
+    # statuses and the alpha_bar chart follow the language too (the rest of the page switches in the browser)
+    for section in (a, b, c):  # the idle hint, or the last run's status, in the new language
+        lang.change(status_in_language, [section.status, section.state, lang], section.status,
+                    api_visibility="private", queue=False)  # fmt: skip
     lang.change(scheduler_loop.redraw_curve, [lang, b.state, b.scrub], b.curve, api_visibility="private", queue=False)

@@ -23,7 +23,7 @@ from ui.common import markdown
 from ui.components import seed_number, slider
 from ui.context import SESSION_TTL_SECONDS
 from ui.errors import as_int, as_seed, friendly
-from ui.i18n import DEFAULT_LANGUAGE, Localizer, normalize_language, pick
+from ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, Localizer, normalize_language, pick
 from ui.sampling_tab.shared import (
     MAX_BATCH,
     PANEL_WIDTH,
@@ -99,6 +99,7 @@ def mix_sample(n_steps: Any, batch: Any, seed: Any, lang: Any, session_models: A
     batch = as_int(batch, "batch", 1, MAX_BATCH)
     seed = as_seed(seed)
     net, source = resolve_basic(session_models, lang)
+    sources = {language: resolve_basic(session_models, language)[1] for language in LANGUAGES}
     code = MIX_CODE.format(n_steps=n_steps, seed=seed, batch=batch, model=source.replace("*", ""))
     with runs.heavy_run(request, "sample", lang) as run:
         estimate = run.admit(estimates.sampling_estimate(net, n_steps, batch))
@@ -115,9 +116,16 @@ def mix_sample(n_steps: Any, batch: Any, seed: Any, lang: Any, session_models: A
                 figure = mix_figure([x[:FIGURE_IMAGES].float() for x in state["x"]],
                                     [p[:FIGURE_IMAGES].float() for p in state["pred"]], figure_scale)  # fmt: skip
                 x_image, pred_image = _step_pair(state, record.step)
-                status = pick(TEXT, "a_status", lang).format(step=record.step + 1, n=n_steps, source=source)
-                status += " · " + (run.ended_line(reason, record.step + 1, n_steps) if reason
-                                   else runs.estimate_line(estimate, lang))  # fmt: skip
+                statuses = {  # both languages: a language switch re-words a finished run's status (state)
+                    language: pick(TEXT, "a_status", language).format(step=record.step + 1, n=n_steps,
+                                                                      source=sources[language])
+                    + " · " + (run.ended_line(reason, record.step + 1, n_steps, language) if reason
+                               else runs.estimate_line(estimate, language))
+                    for language in LANGUAGES
+                }  # fmt: skip
+                status = statuses[lang]
+                if done:
+                    state["status"] = statuses
                 scrub = gr.update(
                     maximum=max(len(state["x"]) if reason else n_steps, 2), value=record.step + 1, interactive=done
                 )
@@ -171,7 +179,7 @@ def build_section(loc: Localizer) -> MixSection:
             steps = loc.widget(slider, TEXT, "a_steps", minimum=1, maximum=MAX_MIX_STEPS, value=DEFAULT_MIX_STEPS,
                                step=1, elem_id="mix-steps", name="n_steps")  # fmt: skip
             batch = loc.widget(slider, TEXT, "batch", minimum=1, maximum=MAX_BATCH, value=DEFAULT_MIX_BATCH, step=1,
-                               name="batch")  # fmt: skip
+                               elem_id="mix-batch", name="batch")  # fmt: skip
             seed = loc.widget(seed_number, TEXT, "seed")
             run = loc.text(gr.Button, TEXT, "a_run", variant="primary", elem_id="mix-run", scale=0, min_width=140)
             stop = loc.text(gr.Button, runs.TEXT, "stop", variant="stop", elem_id="mix-stop", scale=0, min_width=100)

@@ -26,7 +26,7 @@ from ui.common import download_folder, markdown
 from ui.components import seed_number, slider
 from ui.context import DEVICE, ON_GPU
 from ui.errors import as_choice, as_int, as_seed, friendly
-from ui.i18n import Localizer, normalize_language, pick
+from ui.i18n import LANGUAGES, Localizer, normalize_language, pick
 from ui.sampling_tab.scheduler_loop import MAX_STEPS
 from ui.sampling_tab.shared import (
     GRID_WIDTH,
@@ -160,7 +160,8 @@ def pipeline_sample(
     or the cap ends it early, and the grid then shows the batch as far as it got (still noisy).
 
     Yields:
-        (grid image of the batch in [0, 1], status, code): the estimate first, the batch at the end.
+        (grid image of the batch in [0, 1], status, code, state): the estimate first, the batch at the end;
+        the state (not in the API) keeps the final status in both languages for a language switch.
     """
     lang = normalize_language(lang)
     source = as_choice(source, "source", SOURCES)
@@ -169,19 +170,21 @@ def pipeline_sample(
     seed = as_seed(seed)
     if source == "hub":
         folder = str(hub_id).strip()
-        pipeline, note = load_hub_pipeline(hub_id, lang), pick(TEXT, "uses_hub", lang).format(id=folder)
+        pipeline, note_key = load_hub_pipeline(hub_id, lang), "uses_hub"
     elif source == "session":
         unet, scheduler = _session_pipeline(session_models, lang)
         pipeline = DDPMPipeline(unet=unet.eval(), scheduler=scheduler)
-        folder, note = SESSION_FOLDER, pick(TEXT, "uses_session", lang)
+        folder, note_key = SESSION_FOLDER, "uses_session"
     else:
         pipeline, folder = bundled_ddpm(lang)
-        note = pick(TEXT, "uses_bundled", lang).format(path=folder)
+        note_key = "uses_bundled"
+    notes = {language: pick(TEXT, note_key, language).format(id=folder, path=folder) for language in LANGUAGES}
+    note = notes[lang]
     code = PIPELINE_CODE.format(folder=folder, model=note.replace("*", ""), seed=seed, batch=batch, steps=steps)
     with runs.heavy_run(request, "sample", lang) as run:
-        yield gr.skip(), runs.measuring_status(lang), code
+        yield gr.skip(), runs.measuring_status(lang), code, gr.skip()
         estimate = run.admit(estimates.sampling_estimate(pipeline.unet, steps, batch))
-        yield gr.skip(), runs.estimate_line(estimate, lang), code
+        yield gr.skip(), runs.estimate_line(estimate, lang), code, gr.skip()
         ended: list = []  # (reason, steps done) once the run ends early
 
         def on_step(index: int) -> bool:
@@ -195,9 +198,14 @@ def pipeline_sample(
                                           progress_bar=True, on_step=on_step)  # fmt: skip
         seconds = time.perf_counter() - start
     reason, done = ended[0] if ended else (None, steps)
-    status = pick(TEXT, "c_status", lang).format(batch=batch, steps=done, seconds=seconds, source=note)
-    status += " · " + (run.ended_line(reason, done, steps) if reason else runs.estimate_line(estimate, lang))
-    yield grid_image(images, GRID_WIDTH), status, code
+    statuses = {  # both languages: a language switch re-words the status from the state
+        language: pick(TEXT, "c_status", language).format(batch=batch, steps=done, seconds=seconds,
+                                                          source=notes[language])
+        + " · " + (run.ended_line(reason, done, steps, language) if reason
+                   else runs.estimate_line(estimate, language))
+        for language in LANGUAGES
+    }  # fmt: skip
+    yield grid_image(images, GRID_WIDTH), statuses[lang], code, {"status": statuses}
 
 
 @friendly
@@ -229,6 +237,7 @@ class PipelineSection:
     save: gr.Button
     zip: gr.File
     code: gr.Code
+    state: gr.State  # {"status": {"zh": ..., "en": ...}} of the last run
 
 
 def build_section(loc: Localizer) -> PipelineSection:
@@ -256,4 +265,5 @@ def build_section(loc: Localizer) -> PipelineSection:
             first_code = PIPELINE_CODE.format(folder=checkpoint_path(DDPM_DIR), model="bundled", seed=SEED_DEFAULT,
                                               batch=DEFAULT_PIPELINE_BATCH, steps=DEFAULT_PIPELINE_STEPS)  # fmt: skip
             code = gr.Code(first_code, language="python")
-    return PipelineSection(source, hub_id, steps, batch, seed, run, stop, status, grid, save, zip_file, code)
+    return PipelineSection(source, hub_id, steps, batch, seed, run, stop, status, grid, save, zip_file, code,
+                           gr.State(None))  # fmt: skip

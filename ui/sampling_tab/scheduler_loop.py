@@ -7,7 +7,6 @@ The trajectory comes as a GIF and the final batch as a PNG grid.
 
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,7 @@ from ui.common import download_folder, markdown
 from ui.components import seed_number, slider
 from ui.context import ON_GPU, SESSION_TTL_SECONDS
 from ui.errors import as_choice, as_int, as_seed, friendly
-from ui.i18n import DEFAULT_LANGUAGE, Localizer, normalize_language, pick
+from ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, Localizer, normalize_language, pick
 from ui.sampling_tab.shared import (
     GRID_WIDTH,
     MAX_BATCH,
@@ -173,18 +172,21 @@ def ddpm_sample(
     batch = as_int(batch, "batch", 1, MAX_BATCH)
     seed = as_seed(seed)
     unet, train_scheduler, source, folder = resolve_ddpm(session_models, lang)
+    sources = {language: resolve_ddpm(session_models, language)[2] for language in LANGUAGES}
     code = ddpm_code(folder, source, sampler, steps, seed, batch, unet.config, train_scheduler.config)
     skip = gr.skip()
     with runs.heavy_run(request, "sample", lang) as run:
         yield (skip, skip, skip, skip, runs.measuring_status(lang), skip, skip, skip, skip, skip, code)
         estimate = run.admit(estimates.sampling_estimate(unet, steps, batch, extra_seconds=FRAMES_SECONDS))
         yield (skip, skip, skip, skip, runs.estimate_line(estimate, lang), skip, skip, skip, skip, skip, code)
-        yield from _stream_run(run, unet, train_scheduler, sampler, steps, batch, seed, source, code, lang)
+        yield from _stream_run(run, unet, train_scheduler, sampler, steps, batch, seed, sources, code, lang)
 
 
 def _stream_run(run: runs.Run, unet: Any, train_scheduler: Any, sampler: str, steps: int, batch: int, seed: int,
-                source: str, code: str, lang: str):  # fmt: skip
-    """The sampling loop of ``ddpm_sample`` (its outputs), ending early when ``run`` says so."""
+                sources: dict[str, str], code: str, lang: str):  # fmt: skip
+    """The sampling loop of ``ddpm_sample`` (its outputs), ending early when ``run`` says so.
+
+    ``sources``: the which-model sentence per language; the final status is kept in both (``state["status"]``)."""
     fast = sampler in sampling.FAST_SAMPLERS and sampling.fast_path_available(unet.device)
     records = sampling.scheduler_sample(
         unet, train_scheduler, sampler, steps, batch, generator=torch.Generator().manual_seed(seed), fast=fast
@@ -193,7 +195,10 @@ def _stream_run(run: runs.Run, unet: Any, train_scheduler: Any, sampler: str, st
     alpha_bar = DDPMScheduler.from_config(train_scheduler.config).alphas_cumprod.tolist()
     state: dict = {"frames": [], "steps": steps, "alpha_bar": alpha_bar}
     keep = _kept_steps(steps)
-    status_line = functools.partial(pick(TEXT, "b_status", lang).format, n=steps, sampler=sampler, source=source)
+
+    def status_line(language: str = lang, **values: Any) -> str:
+        return pick(TEXT, "b_status", language).format(n=steps, sampler=sampler, source=sources[language], **values)
+
     start = last_yield = time.perf_counter()
     skip = gr.skip()
     record = None
@@ -230,9 +235,13 @@ def _stream_run(run: runs.Run, unet: Any, train_scheduler: Any, sampler: str, st
     trajectory = [to_unit_range(f["x_t"].float()).clamp(0, 1) for f in state["frames"]] + [final[:shown]]
     gif = write_gif([grid_image(x, PANEL_WIDTH, columns) for x in trajectory], run_name.with_suffix(".gif"))
     *images, curve, _ = _frame_outputs(state, len(state["frames"]) - 1, lang)
-    status = status_line(step=done_steps, t=_format_t(record.t), seconds=seconds)
-    if reason is not None:
-        status += " · " + run.ended_line(reason, done_steps, steps)
+    statuses = {
+        language: status_line(language, step=done_steps, t=_format_t(record.t), seconds=seconds)
+        + (" · " + run.ended_line(reason, done_steps, steps, language) if reason is not None else "")
+        for language in LANGUAGES
+    }
+    state["status"] = statuses  # a language switch re-words it (shared.status_in_language)
+    status = statuses[lang]
     frames = len(state["frames"])
     scrub = gr.update(minimum=1, maximum=max(frames, 2), value=frames, interactive=True)
     yield (*images, curve, status, state, scrub, final_image, str(gif), str(png), code)

@@ -118,6 +118,16 @@ def idle_status(current: Any, lang: Any) -> Any:
     return gr.skip()
 
 
+def status_in_language(current: Any, state: Any, lang: Any) -> Any:
+    """A section's status after a language switch: its last run's status in ``lang`` (a finished run keeps
+    ``{"zh": ..., "en": ...}`` under ``state["status"]``), else the idle hint in ``lang``, else unchanged."""
+    lang = normalize_language(lang)
+    worded = state.get("status") if isinstance(state, dict) else None
+    if isinstance(worded, dict) and lang in worded:
+        return worded[lang]
+    return idle_status(current, lang)
+
+
 def last_run(state: Any, key: str, lang: Any) -> dict:
     """The state a section's last run left (``state[key]`` non-empty), or a clear "run first" error."""
     if not isinstance(state, dict) or not state.get(key):
