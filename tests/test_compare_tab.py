@@ -6,6 +6,7 @@ Kept light: tiny n and step counts, because every call samples the bundled DDPM 
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -112,3 +113,15 @@ def test_bad_inputs_get_clear_errors(client, api_name, args, message):
     with pytest.raises(Exception, match=message) as caught:
         client.predict(*args, api_name=api_name)
     assert "Traceback" not in str(caught.value)
+
+
+def test_a_language_switch_rewords_the_live_result_instead_of_replacing_it():
+    """The switch used to put the precomputed curves back, losing the learner's live result."""
+    from ui.compare_tab import quality
+
+    *_, (_, summary_zh, table_zh, _, live) = quality.quality(["ddim"], [1, 2], 8, 0, "zh")
+    figure, summary_en, table_en = quality.quality_view(live, "en")
+    assert len(live["points"]) == 2 and table_en.count("\n") == table_zh.count("\n")  # the same two points
+    assert summary_en == quality.live_summary(live, "en") != quality.precomputed_view("en")[1]
+    assert not re.search(r"[\u3400-\u9fff]", summary_en + table_en) and re.search(r"[\u3400-\u9fff]", summary_zh)
+    assert figure is not None and quality.quality_view(None, "en")[1] == quality.precomputed_view("en")[1]

@@ -117,7 +117,8 @@ def build(ctx: AppContext) -> None:
 
     heavy = {"concurrency_id": "sample", "concurrency_limit": 2}
     live_inputs = [live_samplers, live_steps, live_n, live_seed, ctx.lang]
-    live_button.click(friendly(quality.quality), live_inputs, [curves, curves_info, curves_table, code],
+    live_result = gr.State(None)  # this session's last live recompute, re-worded on a language switch
+    live_button.click(friendly(quality.quality), live_inputs, [curves, curves_info, curves_table, code, live_result],
                       api_name="quality", **heavy)  # fmt: skip
     obj_outputs = [*obj_rows, obj_table, obj_summary, obj_figure, code]
     obj_button.click(friendly(objectives.quality_objectives), [obj_t, obj_seed, ctx.lang], obj_outputs,
@@ -130,6 +131,5 @@ def build(ctx: AppContext) -> None:
     lab_inputs = [lab_modes, lab_sampler, lab_steps, lab_few, lab_n, lab_seed, ctx.lang]
     lab_button.click(friendly(failures.quality_failures), lab_inputs, [*lab_outputs, code],
                      api_name="quality_failures", **heavy)  # fmt: skip
-    ctx.lang.change(
-        quality.precomputed_view, ctx.lang, [curves, curves_info, curves_table], api_visibility="private", queue=False
-    )
+    ctx.lang.change(quality.quality_view, [live_result, ctx.lang], [curves, curves_info, curves_table],
+                    api_visibility="private", queue=False)  # fmt: skip

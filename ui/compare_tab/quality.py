@@ -21,7 +21,7 @@ from ui import runs
 from ui.compare_tab.text import SAMPLER_NAMES, TEXT
 from ui.context import DEVICE
 from ui.errors import as_choices, as_int, as_seed
-from ui.i18n import normalize_language, pick
+from ui.i18n import LANGUAGES, normalize_language, pick
 
 LIVE_STEPS = (1, 2, 5, 10, 20, 50)  # step counts the live recompute offers
 LIVE_MAX_N = 64  # most samples per point the live recompute takes
@@ -118,8 +118,9 @@ def quality(samplers: Any, steps: Any, n: Any, seed: Any, lang: Any, progress=gr
         n: samples per point, 8..``LIVE_MAX_N``; seed: 0..2**31-1; lang: ``"zh"`` or ``"en"``.
 
     Yields:
-        (figure, summary markdown, table markdown, code): the estimate first, then after every point
-        (labelled partial until the last).
+        (figure, summary markdown, table markdown, code, live state): the estimate first, then after every
+        point (labelled partial until the last). The live state (outside the API) keeps the points so that a
+        language switch re-words this result (``quality_view``) instead of replacing it.
     """
     lang = normalize_language(lang)
     samplers = as_choices(samplers, "samplers", SAMPLERS)
@@ -135,10 +136,10 @@ def quality(samplers: Any, steps: Any, n: Any, seed: Any, lang: Any, progress=gr
     code = QUALITY_CODE.format(samplers=samplers, steps=steps, n=n, seed=seed)
     skip = gr.skip()
     with runs.heavy_run(request, "sample", lang) as run:
-        yield skip, runs.measuring_status(lang), skip, code
+        yield skip, runs.measuring_status(lang), skip, code, skip
         plan = [count for _ in samplers for count in steps]
         estimate = run.admit(estimates.quality_estimate(pipe.unet, plan, n, score_seconds=SCORE_SECONDS))
-        yield skip, runs.estimate_line(estimate, lang), skip, code
+        yield skip, runs.estimate_line(estimate, lang), skip, code, skip
         floor = metrics.real_floor(n)
         real = metrics.measure(metrics.real_digits(n, seed=1)[0])
         real_ref = {"confidence": real.confidence, "class_balance": real.class_balance}
@@ -154,17 +155,37 @@ def quality(samplers: Any, steps: Any, n: Any, seed: Any, lang: Any, progress=gr
             seconds += point.seconds
             progress(len(points) / total, desc=f"{len(points)} / {total}: {SAMPLER_NAMES[point.sampler]} {point.steps}")
             reason = run.stop_reason() if len(points) < total else None
-            if len(points) == total:
-                summary = pick(TEXT, "live_done", lang).format(n=n, seed=seed, seconds=seconds)
-            else:
-                summary = pick(TEXT, "live_partial", lang).format(done=len(points), total=total, n=n, seed=seed,
-                                                                  seconds=seconds)  # fmt: skip
-                summary += " · " + (run.ended_line(reason, len(points), total) if reason else run.progress_line())
+            live = {"points": points, "floor": floor, "real": real_ref, "n": n, "seed": seed, "seconds": seconds,
+                    "total": total, "ended": {language: run.ended_line(reason, len(points), total, language)
+                                              for language in LANGUAGES} if reason else {}}  # fmt: skip
+            summary = live_summary(live, lang)
+            if len(points) < total and not reason:
+                summary += " · " + run.progress_line()
             yield (
                 curves_figure(points, floor, real_ref, labels, SAMPLER_NAMES),
                 summary,
                 points_table(points, lang),
                 code,
+                live,
             )
             if reason is not None:
                 return
+
+
+def live_summary(live: dict, lang: str) -> str:
+    """The summary of a live recompute (``live`` as ``quality`` keeps it), partial until its last point."""
+    done = len(live["points"])
+    if done == live["total"]:
+        return pick(TEXT, "live_done", lang).format(n=live["n"], seed=live["seed"], seconds=live["seconds"])
+    summary = pick(TEXT, "live_partial", lang).format(done=done, total=live["total"], n=live["n"], seed=live["seed"],
+                                                      seconds=live["seconds"])  # fmt: skip
+    return summary + (" · " + live["ended"][lang] if live["ended"] else "")
+
+
+def quality_view(live: Any, lang: Any) -> tuple[go.Figure | None, str, str]:
+    """What the curves show after a language switch: this session's live result re-worded, else the precomputed."""
+    lang = normalize_language(lang)
+    if not isinstance(live, dict) or not live.get("points"):
+        return precomputed_view(lang)
+    figure = curves_figure(live["points"], live["floor"], live["real"], figure_labels(lang), SAMPLER_NAMES)
+    return figure, live_summary(live, lang), points_table(live["points"], lang)
