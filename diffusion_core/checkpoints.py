@@ -14,7 +14,6 @@ Each folder also holds ``training_log.json`` and ``samples.png`` written by the 
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import torch
@@ -22,17 +21,16 @@ from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
 from safetensors.torch import load_file, save_file
 
 from diffusion_core.data import ASSETS_DIR
-from diffusion_core.models import BasicUNet
+from diffusion_core.models import BUILD_LOCK, BasicUNet
 
 CHECKPOINTS_DIR = ASSETS_DIR / "checkpoints"
 BASIC_UNET_DIR = CHECKPOINTS_DIR / "basic_unet"
 DDPM_DIR = CHECKPOINTS_DIR / "ddpm_mnist"
 BASIC_WEIGHTS = "model.safetensors"
 BASIC_CONFIG = "config.json"
-# ``from_pretrained`` patches torch process-wide while it builds a model (``torch.nn.init`` skipped and, with
-# accelerate, new parameters created on the meta device): a BasicUNet built in another thread meanwhile got
-# meta weights ("Cannot copy out of meta tensor" on the first requests after start). Loads take turns.
-LOAD_LOCK = threading.Lock()
+# Loads take turns with each other and with fresh models (``models.BUILD_LOCK``): a BasicUNet built while
+# ``from_pretrained`` ran in another thread got meta weights ("Cannot copy out of meta tensor").
+LOAD_LOCK = BUILD_LOCK
 
 
 def save_basic_unet(model: BasicUNet, folder: str | Path) -> Path:

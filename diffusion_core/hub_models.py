@@ -42,6 +42,8 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
+from diffusion_core.models import BUILD_LOCK
+
 try:  # the HTTP library huggingface_hub talks through: httpx2 from huggingface_hub 2, httpx before
     from httpx2 import HTTPError as TransportError
 except ImportError:  # pragma: no cover - older huggingface_hub
@@ -212,7 +214,8 @@ def load_hub_pipeline(
                                              endpoint=endpoint))  # fmt: skip
         _mark_used(paths)
         folder = Path(paths[0]).parent  # the snapshot folder: model_index.json sits at its root
-        pipeline = DDPMPipeline.from_pretrained(str(folder), use_safetensors=True, local_files_only=True)
+        with BUILD_LOCK:  # from_pretrained patches torch for every thread while it runs (see models.BUILD_LOCK)
+            pipeline = DDPMPipeline.from_pretrained(str(folder), use_safetensors=True, local_files_only=True)
     pipeline.unet.eval().requires_grad_(False)
     return pipeline.to(device)
 

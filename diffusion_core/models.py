@@ -9,9 +9,17 @@
 
 from __future__ import annotations
 
+import threading
+
 import torch
 from diffusers import UNet2DModel
 from torch import nn
+
+# ``from_pretrained`` patches torch process-wide while it builds a model (``torch.nn.init`` skipped and, with
+# accelerate, new parameters created on the meta device): a model built in another thread meanwhile gets
+# meta or uninitialised weights. Every load (``checkpoints``, ``hub_models``) and every fresh model built for a
+# request takes this lock, so they take turns. Re-entrant: a load may build a model.
+BUILD_LOCK = threading.RLock()
 
 BASIC_UNET_PARAMETERS = 309_057  # the tutorial's figure for BasicUNet(1, 1)
 UNET2D_PARAMETERS = 1_707_009  # the tutorial's figure for its UNet2DModel config
@@ -82,7 +90,8 @@ def build_unet2d(**overrides) -> UNet2DModel:
     Returns:
         A freshly initialised model mapping ((B, 1, 28, 28), t) -> (B, 1, 28, 28) with the tutorial's config.
     """
-    return UNet2DModel(**{**UNET2D_SEED_CONFIG, **overrides})
+    with BUILD_LOCK:
+        return UNet2DModel(**{**UNET2D_SEED_CONFIG, **overrides})
 
 
 def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:

@@ -66,7 +66,7 @@ from diffusion_core.checks import is_whole_number
 from diffusion_core.corruption import corrupt
 from diffusion_core.data import to_model_range
 from diffusion_core.device import pick_device
-from diffusion_core.models import BasicUNet, build_unet2d
+from diffusion_core.models import BUILD_LOCK, BasicUNet, build_unet2d
 
 ModelKind = Literal["basic", "ddpm"]
 MODEL_KINDS: tuple[ModelKind, ...] = ("basic", "ddpm")
@@ -231,7 +231,8 @@ def build_model(
     if seed is not None:
         torch.manual_seed(int(seed))
     if kind == "basic":
-        return BasicUNet(channels, channels)
+        with BUILD_LOCK:
+            return BasicUNet(channels, channels)
     return build_unet2d(sample_size=image_size, in_channels=channels, out_channels=channels)
 
 

@@ -1,9 +1,13 @@
 """The two networks: the tutorial's parameter counts and shapes."""
 
+import threading
+
+import pytest
 import torch
 
 from diffusion_core.models import (
     BASIC_UNET_PARAMETERS,
+    BUILD_LOCK,
     UNET2D_PARAMETERS,
     BasicUNet,
     build_unet2d,
@@ -48,3 +52,19 @@ def test_unet2d_has_the_seeds_1707009_parameters():
 def test_unet2d_overrides():
     small = build_unet2d(block_out_channels=(16, 32, 32), norm_num_groups=8)
     assert count_parameters(small) < UNET2D_PARAMETERS
+
+
+@pytest.mark.parametrize("kind", ["basic", "ddpm"])
+def test_a_fresh_model_waits_for_a_load_in_progress(kind):
+    """``from_pretrained`` patches torch for every thread while it runs (a model built meanwhile got meta
+    weights), so loads hold ``BUILD_LOCK`` and a fresh model for a request waits for it."""
+    from diffusion_core.training import build_model
+
+    built: list = []
+    with BUILD_LOCK:  # as a load in another thread would
+        worker = threading.Thread(target=lambda: built.append(build_model(kind, seed=0)))
+        worker.start()
+        worker.join(0.5)
+        assert worker.is_alive() and not built  # it waits
+    worker.join(60)
+    assert built and not any(p.is_meta for p in built[0].parameters())

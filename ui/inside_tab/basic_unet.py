@@ -16,7 +16,7 @@ import torch
 
 from diffusion_core.checkpoints import load_basic_unet
 from diffusion_core.data import mnist_batch
-from diffusion_core.models import BasicUNet
+from diffusion_core.models import BUILD_LOCK, BasicUNet
 from diffusion_core.tracing import (
     MAX_BATCH,
     MAX_PIXELS,
@@ -65,7 +65,7 @@ def walk_model(channels: int) -> BasicUNet:
     mean something. Otherwise a fixed initialisation (seed 0), so the maps do not flicker.
     """
     weights = _trained_weights() if channels == 1 else None
-    with torch.random.fork_rng(devices=[]):
+    with BUILD_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         model = BasicUNet(channels, channels)
     if weights is not None:
