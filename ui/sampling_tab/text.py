@@ -94,7 +94,7 @@ TEXT: Text = {
     "png": {"zh": "下载：最终网格 PNG", "en": "Download: final grid PNG"},
     "curve_title": {"zh": "ᾱ_t 曲线与当前 t", "en": "ᾱ_t and the current t"},
     "curve_x": {"zh": "时间步 t", "en": "timestep t"},
-    "curve_y": {"zh": "ᾱ_t（信号占方差的份额）", "en": "ᾱ_t (the signal's share of the variance)"},
+    "curve_y": {"zh": "ᾱ_t（信号占方差的份额）", "en": "ᾱ_t (signal's variance share)"},
     "curve": {"zh": "ᾱ_t", "en": "ᾱ_t"},
     "current": {"zh": "当前 t", "en": "current t"},
     "c_title": {"zh": "C · 一行代码的 DDPMPipeline", "en": "C · The one-line DDPMPipeline"},
