@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 import math
 import os
 import statistics
@@ -33,9 +32,7 @@ import torch
 from diffusers import UNet2DModel
 from torch import nn
 
-from diffusion_core.checks import whole_number
-
-logger = logging.getLogger(__name__)
+from diffusion_core.checks import seconds_from_env, whole_number
 
 RUN_CAP_ENV = "DIFFUSION_EXPLORER_MAX_RUN_SECONDS"
 DEFAULT_RUN_CAP_SECONDS = 600.0  # 10 minutes: one learner's run on a shared server
@@ -73,18 +70,7 @@ def run_cap_seconds(environ: Mapping[str, str] = os.environ) -> float:
     Read at every call, so a server's cap can be changed by its environment. A value that is not a
     positive finite number is ignored with a warning.
     """
-    raw = environ.get(RUN_CAP_ENV, "").strip()
-    if not raw:
-        return DEFAULT_RUN_CAP_SECONDS
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        logger.warning("%s=%r is not a positive number of seconds; using %d", RUN_CAP_ENV, raw,
-                       DEFAULT_RUN_CAP_SECONDS)  # fmt: skip
-        return DEFAULT_RUN_CAP_SECONDS
-    return value
+    return seconds_from_env(environ, RUN_CAP_ENV, DEFAULT_RUN_CAP_SECONDS)
 
 
 def over_cap(estimate: Estimate, cap_seconds: float) -> bool:

@@ -7,7 +7,6 @@ The server is the real app (``app.build_app``) launched on a free local port wit
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import socket
 from collections.abc import Iterator
@@ -15,19 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from diffusion_core.benchmarks.language import CHROMIUM, chromium
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def free_port() -> int:
@@ -102,14 +92,8 @@ def browser():
     """A real headless Debian Chromium driven by Playwright (never a downloaded browser)."""
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         pytest.skip("Chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 # Requests Gradio's page cancels itself: its queue and upload-progress streams when they are done, and an

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from typing import Any
 
 import gradio as gr
 
+from diffusion_core.checks import seconds_from_env
 from diffusion_core.device import pick_device
 from ui.i18n import Localizer
 
@@ -30,18 +30,7 @@ def session_ttl_seconds(environ: Mapping[str, str] = os.environ) -> float:
     sampling, does not extend it). A value that is not a positive finite number is ignored with
     a warning.
     """
-    raw = environ.get(SESSION_TTL_ENV, "").strip()
-    if not raw:
-        return DEFAULT_SESSION_TTL_SECONDS
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        logger.warning("%s=%r is not a positive number of seconds; using %d", SESSION_TTL_ENV, raw,
-                       DEFAULT_SESSION_TTL_SECONDS)  # fmt: skip
-        return DEFAULT_SESSION_TTL_SECONDS
-    return value
+    return seconds_from_env(environ, SESSION_TTL_ENV, DEFAULT_SESSION_TTL_SECONDS)
 
 
 SESSION_TTL_SECONDS = session_ttl_seconds()  # a learner's own trained model is freed this long after training

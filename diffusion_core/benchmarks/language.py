@@ -24,7 +24,16 @@ from typing import Any
 from diffusion_core.benchmarks import BenchTable
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 VIEWPORT = {"width": 1400, "height": 1000}
 HEADERS = {"zh": "扩散模型可视化探索 · Diffusion Explorer", "en": "Diffusion Explorer · 扩散模型可视化探索"}
 LAST_TAB = {"zh": "⑥ 对比", "en": "⑥ Compare"}  # the last tab's name, in each language
