@@ -71,6 +71,23 @@ def test_stop_ends_a_run_after_its_step_and_keeps_the_frames():
     assert again[-1][4].startswith("Step 2/2")  # a Stop pressed during the last run does not stop this one
 
 
+@needs_checkpoints
+def test_stop_ends_the_live_quality_recompute_and_keeps_its_points():
+    from ui.compare_tab import quality
+
+    request = Session("quality-stop-test")
+    run = quality.quality(["ddim"], [1, 2, 5], 8, 0, "en", request=request)
+    for output in run:
+        if isinstance(output[1], str) and "Partial result: 1 of 3" in output[1]:  # the first point
+            assert runs.request_stop(request, "sample")
+            break
+    *_, last = run
+    summary, live = last[1], last[4]
+    assert "Partial result: 2 of 3" in summary and "Stopped at step 2 of 3" in summary, summary
+    assert len(live["points"]) == 2 and runs.running(request) is None
+    assert quality.quality_view(live, "zh")[1].count("停止") == 1  # the stop is re-worded on a switch too
+
+
 # ----------------------------------------------------------------------------------------------
 # The real app through gradio_client
 # ----------------------------------------------------------------------------------------------

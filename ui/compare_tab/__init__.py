@@ -20,6 +20,7 @@ from functools import partial
 import gradio as gr
 
 from diffusion_core.sampling import SAMPLERS
+from ui import runs
 from ui.common import TEXT as COMMON
 from ui.common import markdown
 from ui.compare_tab import failures, loss_per_t, objectives, quality
@@ -59,6 +60,8 @@ def build(ctx: AppContext) -> None:
                                 value=quality.LIVE_DEFAULTS["n"], step=8, name="n")  # fmt: skip
             live_seed = loc.widget(seed_number, TEXT, "seed")
             live_button = loc.text(gr.Button, TEXT, "live_button", variant="primary", elem_id="quality-run")
+            live_stop = loc.text(gr.Button, runs.TEXT, "stop", variant="stop", elem_id="quality-stop", scale=0,
+                                 min_width=100)  # fmt: skip
 
         # ② x0 vs noise prediction
         loc.text(gr.Markdown, TEXT, "objectives_title")
@@ -117,6 +120,8 @@ def build(ctx: AppContext) -> None:
 
     heavy = {"concurrency_id": "sample", "concurrency_limit": 2}
     live_inputs = [live_samplers, live_steps, live_n, live_seed, ctx.lang]
+    # Stop ends the recompute after its current point, keeping the points so far (labelled partial)
+    live_stop.click(runs.stop_sampling, None, None, api_visibility="private", show_progress="hidden", queue=False)
     live_result = gr.State(None)  # this session's last live recompute, re-worded on a language switch
     live_button.click(friendly(quality.quality), live_inputs, [curves, curves_info, curves_table, code, live_result],
                       api_name="quality", **heavy)  # fmt: skip
