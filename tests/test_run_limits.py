@@ -66,7 +66,7 @@ def test_stop_ends_a_run_after_its_step_and_keeps_the_frames():
     assert 1 <= stopped_at < 1000
     assert state["frames"][-1]["step"] == stopped_at - 1 and scrub["maximum"] == len(state["frames"])
     assert final is not None
-    assert runs.running(request) is None  # the slot is free again
+    assert runs.running(request, "sample") is None  # the slot is free again
     again = list(scheduler_loop.ddpm_sample("dpm++", 2, 1, 0, "en", models, request))
     assert again[-1][4].startswith("Step 2/2")  # a Stop pressed during the last run does not stop this one
 
@@ -84,7 +84,7 @@ def test_stop_ends_the_live_quality_recompute_and_keeps_its_points():
     *_, last = run
     summary, live = last[1], last[4]
     assert "Partial result: 2 of 3" in summary and "Stopped at step 2 of 3" in summary, summary
-    assert len(live["points"]) == 2 and runs.running(request) is None
+    assert len(live["points"]) == 2 and runs.running(request, "sample") is None
     assert quality.quality_view(live, "zh")[1].count("停止") == 1  # the stop is re-worded on a switch too
 
 
@@ -108,14 +108,17 @@ def test_runs_above_the_cap_are_refused_with_their_estimate(client, monkeypatch)
 
 
 @needs_checkpoints
-def test_a_session_holds_one_heavy_run_at_a_time(app_url):
+def test_a_session_holds_one_run_of_each_kind_at_a_time(app_url):
+    """One sampling and one training run per session: never two slots of the same pool, but a learner
+    may sample while their model trains."""
     mine, other = Client(app_url, verbose=False), Client(app_url, verbose=False)  # two sessions
     long_run = mine.submit("ddpm", 1000, 1, 0, "en", api_name="/ddpm_sample")
     _wait_for(lambda: any(s.startswith("Step") for s in _statuses(long_run, 4)), 180, "the first step")
     with pytest.raises(AppError, match="You already have a sampling run in progress"):
         mine.predict("dpm++", 2, 1, 0, "en", api_name="/ddpm_sample")
     with pytest.raises(AppError, match="你已有一个采样在运行"):
-        mine.predict(*{**TRAIN, "steps": 2, "lang": "zh"}.values(), api_name="/train")
+        mine.predict(2, 1, 0, "zh", api_name="/mix_sample")
+    mine.predict(*{**TRAIN, "steps": 2}.values(), api_name="/train")  # a training run of the same session runs
     assert other.predict(2, 1, 0, "en", api_name="/mix_sample")[-2].startswith("Step 2/2")  # others are not held
     long_run.cancel()  # an API client's way out: the run closes and frees the session's slot
     _wait_for(long_run.done, 60, "the cancelled run to end")

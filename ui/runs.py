@@ -1,9 +1,9 @@
-"""A fair share of one shared server: one heavy run per session, a wall-clock cap, Stop, honest estimates.
+"""A fair share of one shared server: one run of each kind per session, a wall-clock cap, Stop, honest estimates.
 
 Every long run (training, sampling, the live quality recompute) goes through ``heavy_run``:
 
-1. a session (``gr.Request.session_hash``) holds at most one heavy run: a second start while one
-   runs is refused and names the one that runs;
+1. a session (``gr.Request.session_hash``) holds at most one training and one sampling run (so never
+   two slots of one concurrency pool): a second start of the same kind is refused and names the one that runs;
 2. ``run.admit(estimate)``: the estimate (``diffusion_core.estimates``, measured on this machine) is
    compared with the cap (``$DIFFUSION_EXPLORER_MAX_RUN_SECONDS``, 10 minutes by default); a run
    predicted to take longer is refused with the estimate in the message;
@@ -38,9 +38,10 @@ TEXT = {
     "kind_train": {"zh": "训练", "en": "a training run"},
     "kind_sample": {"zh": "采样", "en": "a sampling run"},
     "busy": {
-        "zh": "你已有一个{kind}在运行（已运行 {elapsed}）。每个会话同时只能运行一个耗时任务：请等它结束，或先按“停止”。",
-        "en": "You already have {kind} in progress ({elapsed} so far). One session runs one long task at a time: "
-        "wait for it to finish, or press Stop first.",
+        "zh": "你已有一个{kind}在运行（已运行 {elapsed}）。每个会话同时只能运行一个训练和一个采样：请等它结束，"
+        "或先按“停止”。",
+        "en": "You already have {kind} in progress ({elapsed} so far). One session runs one training and one "
+        "sampling run at a time: wait for it to finish, or press Stop first.",
     },
     "over_cap": {
         "zh": "这次运行预计需要约 {estimate}（实测每步 {step}，共 {steps} 步，批量 {batch}，设备 {device}），"
@@ -171,7 +172,9 @@ class Run:
         return self.elapsed() > self.cap_seconds + STALE_AFTER_CAP_S
 
 
-_runs: dict[str, Run] = {}  # session hash -> its heavy run
+# (session hash, kind) -> its heavy run: a session holds at most one training and one sampling run, so it never
+# holds more than one slot of either concurrency pool ("train", "sample"), while its model trains it may sample
+_runs: dict[tuple[str, str], Run] = {}
 _lock = threading.Lock()
 
 
@@ -181,11 +184,11 @@ def session_of(request: Any) -> str | None:
     return session if isinstance(session, str) and session else None
 
 
-def running(request: Any) -> Run | None:
-    """The heavy run this request's session holds now, if any."""
+def running(request: Any, kind: str) -> Run | None:
+    """The heavy run of ``kind`` ("train" or "sample") this request's session holds now, if any."""
     session = session_of(request)
     with _lock:
-        run = _runs.get(session) if session else None
+        run = _runs.get((session, kind)) if session else None
     return None if run is None or run.abandoned() else run
 
 
@@ -201,34 +204,34 @@ def check_cap(estimate: Estimate, lang: Any) -> float:
 
 @contextlib.contextmanager
 def heavy_run(request: Any, kind: str, lang: Any) -> Iterator[Run]:
-    """Hold this session's one heavy-run slot for a run of ``kind`` while the block runs; the block
-    then measures its estimate and calls ``run.admit(estimate)`` before the heavy work.
+    """Hold this session's one slot for a run of ``kind`` ("train" or "sample") while the block runs; the
+    block then measures its estimate and calls ``run.admit(estimate)`` before the heavy work.
 
     Raises:
-        gr.Error: the session already runs something heavy.
+        gr.Error: the session already runs a run of this kind.
     """
     lang = normalize_language(lang)
     session = session_of(request)
     run = Run(session, kind, run_cap_seconds(), lang)
     with _lock:
-        current = _runs.get(session) if session else None
+        current = _runs.get((session, kind)) if session else None
         if current is not None and not current.abandoned():
             raise gr.Error(pick(TEXT, "busy", lang).format(kind=pick(TEXT, f"kind_{current.kind}", lang),
                                                            elapsed=duration(current.elapsed(), lang)))  # fmt: skip
         if session:
-            _runs[session] = run
+            _runs[(session, kind)] = run
     try:
         yield run
     finally:
         with _lock:
-            if session and _runs.get(session) is run:
-                del _runs[session]
+            if session and _runs.get((session, kind)) is run:
+                del _runs[(session, kind)]
 
 
 def request_stop(request: Any, kind: str) -> bool:
     """Ask the session's running ``kind`` run to end after its current step; True if one was running."""
-    run = running(request)
-    if run is None or run.kind != kind:
+    run = running(request, kind)
+    if run is None:
         return False
     run.stop_requested = True
     return True

@@ -111,7 +111,7 @@ def quality(samplers: Any, steps: Any, n: Any, seed: Any, lang: Any, progress=gr
     """Handler of the ``quality`` API: recompute a small quality-vs-steps curve, one point at a time.
 
     Like every long run it is estimated first and refused above the server's cap, holds the
-    session's one heavy-run slot, and stops (keeping its points) at the cap (``ui.runs``).
+    session's one sampling slot, and stops (keeping its points) at the cap (``ui.runs``).
 
     Args:
         samplers: some of ``diffusion_core.sampling.SAMPLERS``; steps: some of ``LIVE_STEPS``;

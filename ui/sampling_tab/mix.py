@@ -86,7 +86,7 @@ def mix_sample(n_steps: Any, batch: Any, seed: Any, lang: Any, session_models: A
     Args:
         n_steps: 1 .. ``MAX_MIX_STEPS``; batch: 1 .. ``MAX_BATCH`` images of (1, 28, 28); seed: 0 .. 2**31 - 1.
 
-    Like every sampling run it is estimated first, holds the session's one heavy-run slot and ends
+    Like every sampling run it is estimated first, holds the session's one sampling slot and ends
     early at Stop or at the server's cap (``ui.runs``), keeping the steps so far.
 
     Yields:

@@ -125,7 +125,7 @@ def train(
     """Handler of the ``train`` API: stream the training of one model.
 
     The run is estimated first from one timed training step here (``ui.runs``: refused above the
-    server's cap; one heavy run per session). Stop (the button) or the cap ends it after its current
+    server's cap; one training run per session). Stop (the button) or the cap ends it after its current
     step with a final "stopped" update; an API client can also cancel the job (``job.cancel()``).
     Either way the session keeps the model.
 
