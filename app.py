@@ -46,7 +46,7 @@ from ui.i18n import (
     Localizer,
     translated,
 )
-from ui.session_memory import max_sessions
+from ui.session_memory import keep_trained_sessions, max_sessions
 
 TABS = [corruption_tab, noising_tab, inside_tab, training_tab, sampling_tab, compare_tab]  # in the tutorial's order
 
@@ -103,6 +103,7 @@ def build_app() -> gr.Blocks:
         # listener comes first: the page runs a change's listeners in order, and the others call the server
         lang.change(None, lang, None, js=SWITCH_JS, api_visibility="private", queue=False)
         session_models = gr.State({}, time_to_live=SESSION_TTL_SECONDS, delete_callback=release_session_models)
+        keep_trained_sessions(session_models._id)  # beyond the session bound, learners' models are kept
         context = AppContext(lang=lang, loc=loc, session_models=session_models)
         with gr.Tabs():
             for tab in TABS:

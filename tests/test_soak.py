@@ -40,3 +40,27 @@ def test_the_app_launches_with_the_session_bound():
     import app
 
     assert app.launch_kwargs()["state_session_capacity"] == max_sessions()
+
+
+def test_sessions_with_a_trained_model_outlive_the_bound(monkeypatch):
+    """A burst of new sessions (here 5 REST calls beyond a bound of 2) drops the idle ones without a model,
+    never a learner's trained model; when every session holds one, the least recently used goes."""
+    import gradio as gr
+    from gradio.state_holder import StateHolder
+
+    from ui.session_memory import keep_trained_sessions
+
+    monkeypatch.setattr(StateHolder, "update", StateHolder.update)  # restored after the test
+    with gr.Blocks() as demo:
+        models = gr.State({})
+    demo.state_session_capacity = 2
+    keep_trained_sessions(models._id)
+    holder = StateHolder()
+    holder.set_blocks(demo)
+    holder["learner"][models._id] = {"basic": "a trained model"}
+    for n in range(5):
+        holder[f"script-{n}"]
+    assert list(holder.session_data) == ["learner", "script-4"]
+    holder["script-4"][models._id] = {"ddpm": "another"}
+    holder["late"]
+    assert list(holder.session_data) == ["script-4", "late"]  # all held models: the least recently used went

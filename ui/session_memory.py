@@ -18,6 +18,9 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from typing import Any
+
+from gradio.state_holder import StateHolder
 
 logger = logging.getLogger("diffusion_explorer")
 
@@ -34,3 +37,30 @@ def max_sessions(environ: Mapping[str, str] = os.environ) -> int:
         logger.warning("%s=%r is not a whole number ≥ 1; using %d", MAX_SESSIONS_ENV, raw, DEFAULT_MAX_SESSIONS)
         return DEFAULT_MAX_SESSIONS
     return int(raw)
+
+
+def keep_trained_sessions(models_state_id: int) -> None:
+    """Beyond the capacity, drop the least recently used session that holds **no trained model**.
+
+    Gradio drops the least recently used session, whatever it holds: a burst of new sessions (page loads,
+    or an API script whose every REST call is a new session) would drop a learner's trained model while
+    they watch the teacher. Sessions with a trained model are few (each took a training slot, and their
+    models expire after the TTL), so keeping them leaves memory bounded. When every other session holds
+    one, the least recently used goes, as in Gradio; the session being used is never the one dropped. ``models_state_id`` is the ``_id`` of ``session_models``.
+    """
+
+    def holds_models(session: Any) -> bool:
+        value = session.state_data.get(models_state_id)
+        return isinstance(value, dict) and bool(value)
+
+    def update(self: StateHolder, session_id: str) -> None:
+        with self.lock:
+            if session_id in self.session_data:
+                self.session_data.move_to_end(session_id)
+            while len(self.session_data) > self.capacity:
+                others = [sid for sid in self.session_data if sid != session_id]  # never the one in use
+                victim = next((sid for sid in others if not holds_models(self.session_data[sid])), others[0])
+                del self.session_data[victim]
+                self.time_last_used.pop(victim, None)
+
+    StateHolder.update = update  # type: ignore[method-assign]
