@@ -18,6 +18,7 @@ from ui.session_memory import DEFAULT_MAX_SESSIONS, MAX_SESSIONS_ENV, max_sessio
 pytestmark = [pytest.mark.api, pytest.mark.soak]
 
 
+@pytest.mark.timeout(2400)  # 200 sessions take 10-20 minutes on 2 cores (bounded here, never asserted)
 def test_server_memory_levels_off_over_200_sessions(tmp_path):
     result = soak(SESSIONS, log_path=tmp_path / "server.log")
     result.write(ARTIFACTS / "soak")
