@@ -98,9 +98,8 @@ def mix_sample(n_steps: Any, batch: Any, seed: Any, lang: Any, session_models: A
     n_steps = as_int(n_steps, "n_steps", 1, MAX_MIX_STEPS)
     batch = as_int(batch, "batch", 1, MAX_BATCH)
     seed = as_seed(seed)
-    net, source = resolve_basic(session_models, lang)
-    sources = {language: resolve_basic(session_models, language)[1] for language in LANGUAGES}
-    code = MIX_CODE.format(n_steps=n_steps, seed=seed, batch=batch, model=source.replace("*", ""))
+    net, sources = resolve_basic(session_models, lang)
+    code = MIX_CODE.format(n_steps=n_steps, seed=seed, batch=batch, model=sources[lang].replace("*", ""))
     with runs.heavy_run(request, "sample", lang) as run:
         estimate = run.admit(estimates.sampling_estimate(net, n_steps, batch))
         records = sampling.mix_sample(net, n_steps, batch, generator=torch.Generator().manual_seed(seed))

@@ -37,6 +37,7 @@ from ui.sampling_tab.shared import (
     checkpoint_path,
     grid_image,
     session_ddpm,
+    which_model,
 )
 from ui.sampling_tab.text import TEXT
 
@@ -178,7 +179,7 @@ def pipeline_sample(
     else:
         pipeline, folder = bundled_ddpm(lang)
         note_key = "uses_bundled"
-    notes = {language: pick(TEXT, note_key, language).format(id=folder, path=folder) for language in LANGUAGES}
+    notes = which_model(note_key, folder)
     note = notes[lang]
     code = PIPELINE_CODE.format(folder=folder, model=note.replace("*", ""), seed=seed, batch=batch, steps=steps)
     with runs.heavy_run(request, "sample", lang) as run:

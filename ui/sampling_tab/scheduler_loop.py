@@ -171,9 +171,8 @@ def ddpm_sample(
     steps = as_int(steps, "steps", 1, MAX_STEPS)
     batch = as_int(batch, "batch", 1, MAX_BATCH)
     seed = as_seed(seed)
-    unet, train_scheduler, source, folder = resolve_ddpm(session_models, lang)
-    sources = {language: resolve_ddpm(session_models, language)[2] for language in LANGUAGES}
-    code = ddpm_code(folder, source, sampler, steps, seed, batch, unet.config, train_scheduler.config)
+    unet, train_scheduler, sources, folder = resolve_ddpm(session_models, lang)
+    code = ddpm_code(folder, sources[lang], sampler, steps, seed, batch, unet.config, train_scheduler.config)
     skip = gr.skip()
     with runs.heavy_run(request, "sample", lang) as run:
         yield (skip, skip, skip, skip, runs.measuring_status(lang), skip, skip, skip, skip, skip, code)

@@ -21,7 +21,7 @@ from diffusion_core.models import BasicUNet
 from diffusion_core.noising import SEED_TRAINING_SCHEDULE, make_scheduler
 from diffusion_core.sample_figures import grid_columns
 from ui.context import DEVICE
-from ui.i18n import normalize_language, pick
+from ui.i18n import LANGUAGES, normalize_language, pick
 from ui.sampling_tab.text import TEXT
 
 MAX_BATCH = 64  # images per run in every section
@@ -68,15 +68,21 @@ def checkpoint_path(path: Path) -> str:
         return f"assets/checkpoints/{path.name}"
 
 
-def resolve_basic(session_models: Any, lang: str) -> tuple[torch.nn.Module, str]:
-    """The BasicUNet to sample with (images in [0, 1]), and a sentence saying which one."""
+def which_model(key: str, folder: str) -> dict[str, str]:
+    """The sentence saying which model a run uses (``TEXT[key]``, naming ``folder`` or the Hub id), in every
+    language: a finished run's status keeps both."""
+    return {language: pick(TEXT, key, language).format(path=folder, id=folder) for language in LANGUAGES}
+
+
+def resolve_basic(session_models: Any, lang: str) -> tuple[torch.nn.Module, dict[str, str]]:
+    """The BasicUNet to sample with (images in [0, 1]), and the sentence saying which one, per language."""
     model = session_models.get("basic") if isinstance(session_models, dict) else None
     if isinstance(model, BasicUNet):
-        return model.eval(), pick(TEXT, "uses_session", lang)
+        return model.eval(), which_model("uses_session", "")
     folder = checkpoint_path(BASIC_UNET_DIR)
     if not (BASIC_UNET_DIR / "model.safetensors").is_file():
         raise gr.Error(pick(TEXT, "missing_basic", lang).format(path=folder))
-    return sampling.bundled_basic_unet(str(DEVICE)), pick(TEXT, "uses_bundled", lang).format(path=folder)
+    return sampling.bundled_basic_unet(str(DEVICE)), which_model("uses_bundled", folder)
 
 
 def session_ddpm(session_models: Any) -> tuple[UNet2DModel, Any] | None:
@@ -97,13 +103,13 @@ def bundled_ddpm(lang: str) -> tuple[DDPMPipeline, str]:
     return sampling.bundled_ddpm(str(DEVICE)), folder
 
 
-def resolve_ddpm(session_models: Any, lang: str) -> tuple[UNet2DModel, Any, str, str]:
-    """(unet, training scheduler, which-model sentence, folder for the code) for sections B and C."""
+def resolve_ddpm(session_models: Any, lang: str) -> tuple[UNet2DModel, Any, dict[str, str], str]:
+    """(unet, training scheduler, which-model sentence per language, folder for the code) for section B."""
     session = session_ddpm(session_models)
     if session is not None:
-        return session[0].eval(), session[1], pick(TEXT, "uses_session", lang), SESSION_FOLDER
+        return session[0].eval(), session[1], which_model("uses_session", ""), SESSION_FOLDER
     pipeline, folder = bundled_ddpm(lang)
-    return pipeline.unet, pipeline.scheduler, pick(TEXT, "uses_bundled", lang).format(path=folder), folder
+    return pipeline.unet, pipeline.scheduler, which_model("uses_bundled", folder), folder
 
 
 # ----------------------------------------------------------------------------------------------
