@@ -39,6 +39,7 @@ from diffusion_core.benchmarks.classroom import (
     required,
     run_class,
     sampling_plan,
+    tables,
 )
 from diffusion_core.benchmarks.concurrency import QUEUE_MAX_SIZE, app_process, client_for
 
@@ -93,6 +94,28 @@ def test_inputs_that_come_while_an_event_is_in_flight_are_coalesced():
     assert _next_index(plan, 2, inputs, now=11.0) == (4, pytest.approx(10.4))  # the drag's last input, late
     assert _next_index(plan, 4, inputs, now=11.2) == (5, pytest.approx(12.7))  # a new drag: a pause after the result
     assert _next_index(plan, 5, inputs, now=13.0) == (6, 13.0)  # the plan is done
+
+
+def test_the_tables_compare_the_class_with_one_learner_alone():
+    def phase(events: dict, errors: list[str]) -> dict:
+        return {"events": events, "errors": errors, "rss_idle_mib": 1000, "rss_peak_mib": 1500, "max_queue": 3,
+                "wall_s": 60.0, "connect_s": 2.0, "load_average_before": [1.0, 1, 1], "load_average_after": [2.5, 2, 1]}  # fmt: skip
+
+    def event(p95_ms: float) -> dict:
+        return {"inputs": 60, "events": 12, "event": {"p50_ms": p95_ms / 2, "p95_ms": p95_ms, "max_ms": p95_ms},
+                "shown": {"p50_ms": p95_ms, "p95_ms": p95_ms + 50, "max_ms": p95_ms + 60}}  # fmt: skip
+
+    figures = {
+        "one scrubbing learner alone": phase({"/corrupt": event(200.0)}, []),
+        "the class": phase({"/corrupt": event(1500.0), "/ddpm_noise": event(900.0)}, ["session 3: boom"]),
+    }
+    events, summary = tables(figures, drags=4, rounds=1)
+    assert events.rows[0][-1] == "(baseline)" and events.rows[0][2] == "60 → 12"
+    assert events.rows[1][1:] == ["`/corrupt`", "60 → 12", "750 ms", "1.5 s", "1.5 s", "1.6 s", "7.5x"]
+    assert events.rows[2][-1] == "—"  # no baseline for /ddpm_noise here
+    assert summary.rows[1][:3] == ["the class", "1", "1000 → 1500 MiB"]
+    assert "error: session 3: boom" in summary.notes
+    assert "1.0 → 2.5" in events.notes[0]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -20,9 +20,19 @@ samples the server's resident memory (process and children, every 0.2 s) and Gra
 
 **Where the frames plan goes** (branch ``scrub``: the sliders move in the page; one
 ``/corruption_frames`` or ``/noising_frames`` call per choice of images, seed and schedule, no server
-event per move): write ``frames_plan(script) -> list[Call]`` next to :func:`per_move_plan` (one call per
-new ``Drag.choice``; the moves become think time) and add it to ``SCRUB_PLANS``; ``run_class(plan=...)``
-and the benchmark take it by name.
+event per move). Next to :func:`per_move_plan`, a few lines::
+
+    def frames_plan(script):
+        calls, held = [], {}  # lesson -> the choice whose frames the page holds
+        for drag in script:
+            if held.get(drag.lesson) != drag.choice:  # new images, seed or schedule: one call, all the frames
+                held[drag.lesson] = drag.choice
+                calls.append(Call("/corruption_frames" if drag.lesson == "corruption" else "/noising_frames",
+                                  <the endpoint's args for drag>, drag.pause_s))
+        return calls  # (the drags' own time, pause + moves, could be added to the next call's think_s)
+
+then ``SCRUB_PLANS["frames"] = frames_plan``; ``run_class(plan="frames")`` runs it, and a phase
+``("the class, frames plan", {..., "plan": "frames"})`` in :func:`_phases` puts before and after in one run.
 
 Like the other API suites this module only *drives* the app over HTTP; ``gradio_client``, ``httpx``
 and ``psutil`` are imported lazily. ``tests/test_classroom_load.py`` runs the same load and asserts
@@ -42,7 +52,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from diffusion_core.benchmarks import BenchTable, ms, percentile
+from diffusion_core.benchmarks import BenchTable, percentile
 from diffusion_core.benchmarks.api import ROOT
 from diffusion_core.benchmarks.concurrency import QUEUE_MAX_SIZE, RssSampler, app_process, queue_size, rss_mib
 
@@ -64,6 +74,7 @@ CPU_SAMPLER, CPU_STEPS, CPU_BATCH = "dpm++", 20, 16  # ui/sampling_tab/scheduler
 SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2")  # diffusion_core.noising.BETA_SCHEDULES
 PICTURES = (".png", ".webp", ".jpg", ".jpeg")  # files a page draws (a GIF download is fetched only on a click)
 API_NAMES = ("/corrupt", "/ddpm_noise", "/mix_sample", "/ddpm_sample")
+ALONE_SCRUB, ALONE_SAMPLE = "one scrubbing learner alone", "one sampling learner alone"  # the baselines' phases
 ARTIFACTS = ROOT / "test-artifacts"
 
 
@@ -447,16 +458,12 @@ def run_class(
 # ----------------------------------------------------------------------------------------------
 
 
-def _p(values: list[float], q: float) -> str:
-    return ms(percentile(values, q)) if values else "—"
-
-
 def _phases(quick: bool) -> list[tuple[str, dict[str, Any]]]:
     """The phases of a benchmark run, in order, as (label, ``run_class`` keywords): the baselines first."""
     drags = DRAGS // 2 if quick else DRAGS
     phases = [
-        ("one scrubbing learner alone", {"scrubbers": 1, "samplers": 0, "drags": drags, "first_index": 1000}),
-        ("one sampling learner alone", {"scrubbers": 0, "samplers": 1, "rounds": 1, "first_index": 1001}),
+        (ALONE_SCRUB, {"scrubbers": 1, "samplers": 0, "drags": drags, "first_index": 1000}),
+        (ALONE_SAMPLE, {"scrubbers": 0, "samplers": 1, "rounds": 1, "first_index": 1001}),
     ]
     if not quick:
         phases.append((f"{SCRUBBERS} scrubbing, no samplers", {"samplers": 0, "drags": drags, "first_index": 2000}))
@@ -469,61 +476,79 @@ def run(quick: bool = False) -> list[BenchTable]:
     """``python -m diffusion_core bench --only classroom``: the baselines, then the class, on one ``python app.py``.
 
     ``quick`` halves each scrubbing learner's drags, allows one sampling round and leaves out the phase of the
-    scrubbing learners without samplers."""
-    runs: list[tuple[str, ClassRun]] = []
+    scrubbing learners without samplers. The figures of every phase go to ``test-artifacts/classroom.json``."""
+    phases = _phases(quick)
+    figures: dict[str, dict[str, Any]] = {}
     with app_process() as app:
         time.sleep(2.0)  # let the freshly started server settle
-        for label, keywords in _phases(quick):
-            runs.append((label, run_class(app.url, app.pid, **keywords)))
-            print(f"  {label}: {runs[-1].wall_s:.0f} s, {len(runs[-1].errors())} errors")
+        for label, keywords in phases:
+            result = run_class(app.url, app.pid, **keywords)
+            figures[label] = result.figures()
+            print(f"  {label}: {result.wall_s:.0f} s, {len(result.errors())} errors")
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "classroom.json").write_text(json.dumps({label: r.figures() for label, r in runs}, indent=1) + "\n")
-    alone = {name: r.latencies(name) for _, r in runs[:2] for name in API_NAMES if r.latencies(name)}
+    (ARTIFACTS / "classroom.json").write_text(json.dumps(figures, indent=1, ensure_ascii=False) + "\n")
+    settings = {"drags": phases[0][1]["drags"], "rounds": phases[-1][1]["rounds"]}
+    return tables(figures, **settings)
+
+
+def _seconds(ms_value: float | None) -> str:
+    """A latency for the table: "85 ms", or "3.3 s" from 1 s on; "—" when there is none."""
+    if ms_value is None:
+        return "—"
+    return f"{ms_value:.0f} ms" if ms_value < 1000 else f"{ms_value / 1000:.1f} s"
+
+
+def tables(figures: dict[str, dict[str, Any]], drags: int = DRAGS, rounds: int = SAMPLING_ROUNDS) -> list[BenchTable]:
+    """The suite's two tables from the phases' :meth:`ClassRun.figures` (label -> figures, in order)."""
+    alone = {name: numbers["event"] for label in (ALONE_SCRUB, ALONE_SAMPLE) if label in figures
+             for name, numbers in figures[label]["events"].items() if numbers["event"]}  # fmt: skip
     events = BenchTable(
         title=f"A class of {SCRUBBERS + SAMPLERS}: {SCRUBBERS} learners scrub the forward sliders while {SAMPLERS} "
         "sample (python app.py, one gradio_client session each)",
         columns=["phase", "event", "inputs → events sent", "event p50", "event p95", "event max",
                  "input → pictures p95", "event p95 vs alone"],
     )  # fmt: skip
-    for label, result in runs:
+    for label, phase in figures.items():
         for name in API_NAMES:
-            if not result.of(name):
+            numbers = phase["events"].get(name)
+            if not numbers:
                 continue
-            times = result.latencies(name)
-            ratio = f"{percentile(times, 95) / percentile(alone[name], 95):.1f}x" if times and alone.get(name) else "—"
+            event, shown = numbers["event"], numbers["shown"]
+            ratio = f"{event['p95_ms'] / alone[name]['p95_ms']:.1f}x" if event and name in alone else "—"
+            ratio = "(baseline)" if label in (ALONE_SCRUB, ALONE_SAMPLE) else ratio
             events.rows.append([
-                label, f"`{name}`", f"{result.inputs(name)} → {len(result.of(name))}", _p(times, 50), _p(times, 95),
-                ms(max(times)) if times else "—", _p(result.latencies(name, shown=True), 95), ratio,
+                label, f"`{name}`", f"{numbers['inputs']} → {numbers['events']}", _seconds(event.get("p50_ms")),
+                _seconds(event.get("p95_ms")), _seconds(event.get("max_ms")), _seconds(shown.get("p95_ms")), ratio,
             ])  # fmt: skip
-    drags = _phases(quick)[0][1]["drags"]
+    last = list(figures.values())[-1]
     events.notes += [
+        f"Measured under the machine's load average (1 min) of {last['load_average_before'][0]:.1f} → "
+        f"{last['load_average_after'][0]:.1f} during the class (other work shares these 2 cores: see the second "
+        "table); the clients of all learners run in the benchmark's process on the same cores as the server.",
         f"A scrubbing learner makes {drags} drags of {MOVES_PER_DRAG} inputs ({MOVE_INTERVAL_S * 1000:.0f} ms apart), "
         f"the amount and t sliders in turn, with new seeds and schedules on the way and {PAUSE_S[0]:g}-{PAUSE_S[1]:g} s "
         "of looking before each drag. Today every input is a server event (/corrupt or /ddpm_noise), sent as the "
-        "page's always_last does: one in flight per session; when it returns only the latest input sent "
-        "(inputs → events sent counts the coalescing; the last input of every drag is always sent).",
+        "page's always_last does: one in flight per session; when it returns, only the latest input that came "
+        "meanwhile is sent ('inputs → events sent'; the last input of every drag is always sent).",
         f"A sampling learner presses A's Sample (/mix_sample, {MIX_STEPS} steps, {MIX_BATCH} images), then B's "
         f"(/ddpm_sample, {CPU_SAMPLER}, {CPU_STEPS} steps, {CPU_BATCH} images: the CPU defaults), one run at a "
-        "time, and again while the class scrubs (at most "
-        f"{1 if quick else SAMPLING_ROUNDS} round(s)). The class arrives within {ARRIVAL_S:g} s.",
-        "Event: sent → the last update received (a sampling run: its whole stream, the queue included). Input → "
-        "pictures: from the slider input (or the press) to every new PNG of the result fetched, as a page does "
-        "(what a learner waits for). Alone: the same kind of learner with the same plan, by itself, on the "
-        "same server just before (its first events also warm the server).",
-        "Every learner's client runs in the benchmark's process on the same 2 cores as the server (about a third "
-        "of a core for 30 clients): on a loaded machine the figures mix the class's load with the machine's, "
-        "see the load average below.",
+        f"time, and again while the class scrubs (at most {rounds} round{'s' if rounds > 1 else ''}). The class "
+        f"arrives within {ARRIVAL_S:g} s.",
+        "Event: sent → the last update received (a sampling run: its whole stream, its wait in the queue "
+        "included). Input → pictures: from the slider input (or the press) to every new PNG of the result "
+        "fetched, as a page does: what a learner waits for. Alone: the same kind of learner with the same kind "
+        "of plan, by itself, on the same server just before the class (its first events also warm the server).",
     ]
     summary = BenchTable(
         title="The class: errors, server memory, queue, load average",
         columns=["phase", "errors", "server RSS before → peak", "most events queued", "wall", "opening the sessions",
                  "load average (1 min) before → after"],
     )  # fmt: skip
-    for label, result in runs:
+    for label, phase in figures.items():
         summary.rows.append([
-            label, str(len(result.errors())), f"{result.rss_idle_mib:.0f} → {result.rss_peak_mib:.0f} MiB",
-            f"{result.max_queue} (≤ {QUEUE_MAX_SIZE})", f"{result.wall_s:.0f} s", f"{result.connect_s:.1f} s",
-            f"{result.load_before[0]:.1f} → {result.load_after[0]:.1f}",
+            label, str(len(phase["errors"])), f"{phase['rss_idle_mib']} → {phase['rss_peak_mib']} MiB",
+            f"{phase['max_queue']} (≤ {QUEUE_MAX_SIZE})", f"{phase['wall_s']:.0f} s", f"{phase['connect_s']:.1f} s",
+            f"{phase['load_average_before'][0]:.1f} → {phase['load_average_after'][0]:.1f}",
         ])  # fmt: skip
     summary.notes.append(
         f"Targets: 0 errors; tests/test_classroom_load.py asserts them and a peak RSS under {RSS_LIMIT_MIB} MiB. "
@@ -531,5 +556,5 @@ def run(quick: bool = False) -> list[BenchTable]:
         "'before' is what the earlier phases left. Wall: from the first arrival until every learner is done "
         "(sessions opened beforehand, in parallel). Figures per phase: test-artifacts/classroom.json."
     )
-    summary.notes += [f"error: {line}" for _, result in runs for line in result.errors()[:3]]
+    summary.notes += [f"error: {line}" for phase in figures.values() for line in phase["errors"][:3]]
     return [events, summary]
