@@ -148,8 +148,8 @@ TEXT: Text = {
     "train_steps": {"zh": "训练步数（批量 32）", "en": "Training steps (batch 32)"},
     "train": {"zh": "▶ 训练", "en": "▶ Train"},
     "train_rows": {
-        "zh": "上：输入；中：加噪（amount 从左到右 0 → 1）；下：刚训练的网络的预测",
-        "en": "Top: input; middle: corrupted (amount 0 → 1, left to right); bottom: the fresh network's prediction",
+        "zh": "上：输入；中：加噪（amount 0 → 1）；下：刚训练的网络的预测",
+        "en": "Top: input; middle: corrupted (amount 0 → 1); bottom: the fresh network's prediction",
     },
     "train_status": {
         "zh": "第 {step}/{n} 步，损失 {loss:.4f}（第 1 步 {first:.4f}），用时 {seconds:.1f} 秒",

@@ -124,9 +124,8 @@ def widget(ctx: AppContext) -> None:
                            name="steps", elem_id="class-train-steps", scale=3)  # fmt: skip
         start = loc.text(gr.Button, TEXT, "train", variant="primary", elem_id="class-train", scale=1, min_width=160)
     status = markdown("", elem_id="class-train-status")
-    with gr.Row():
-        plot = gr.Plot(show_label=False, elem_id="class-train-loss")
-        rows = loc.widget(gr.Image, TEXT, "train_rows", elem_id="class-train-rows", **PIXELATED)
+    plot = gr.Plot(show_label=False, elem_id="class-train-loss")
+    rows = loc.widget(gr.Image, TEXT, "train_rows", elem_id="class-train-rows", **PIXELATED)
     start.click(friendly(train_live), [steps, ctx.lang], [plot, status, rows], api_visibility="private",
                 show_progress_on=status, **TRAIN_POOL)  # fmt: skip
 
