@@ -169,3 +169,31 @@ def test_a_deep_link_opens_its_stop(page, app_url, lesson, lang, width):
         page.wait_for_function("() => document.getElementById('class-shapes').innerText.includes('309,057')")
     if width < 1000:
         page.screenshot(path=str(SHOTS / f"phone-{lang}-stop{lesson}.png"), full_page=True)
+
+
+def test_the_runs_of_stops_4_to_6_and_a_reveal_of_stop_5(page, app_url):
+    """Train, Sample and Compare run live from their buttons (short runs); question 5's reveal shows its picture."""
+    page.set_viewport_size(PROJECTOR)
+    open_lesson(page, app_url, 4, "en")
+    wait_for_stop(page, 4, "en")
+    page.locator("#class-train").click()
+    page.wait_for_function(
+        "() => document.getElementById('class-train-status').innerText.includes('Step 10 of 10')", timeout=180_000
+    )
+    image_src(page, "#class-train-rows img")
+    page.screenshot(path=str(SHOTS / "en-stop4-trained.png"))
+    page.keyboard.press("ArrowRight")
+    wait_for_stop(page, 5, "en")
+    page.locator("#class-sample").click()
+    image_src(page, "#class-sample-figure img")
+    assert "5 steps, 8 images" in page.locator("#class-sample-status").inner_text()
+    verdict = reveal(page, "q5", "5 steps")
+    assert "1 step" in verdict and image_src(page, "#q5-picture img")
+    page.screenshot(path=str(SHOTS / "en-stop5-revealed.png"))
+    page.locator("#q5-reveal").focus()
+    page.keyboard.press("ArrowRight")
+    wait_for_stop(page, 6, "en")
+    page.locator("#class-compare").click()
+    image_src(page, "#class-compare-ddpm img")
+    assert "UNet2DModel (DDIM, 10 steps)" in page.locator("#class-compare-status").inner_text()
+    page.screenshot(path=str(SHOTS / "en-stop6-compared.png"))
