@@ -31,7 +31,7 @@ if os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "t", "true"):
 import gradio as gr
 from starlette.middleware import Middleware
 
-from ui import compare_tab, corruption_tab, inside_tab, noising_tab, sampling_tab, training_tab
+from ui import classroom_tab, compare_tab, corruption_tab, inside_tab, noising_tab, sampling_tab, training_tab
 from ui.context import SESSION_TTL_SECONDS, AppContext, release_session_models
 from ui.errors import name_refused_files
 from ui.i18n import (
@@ -48,7 +48,8 @@ from ui.i18n import (
 )
 from ui.session_memory import keep_trained_sessions, max_sessions
 
-TABS = [corruption_tab, noising_tab, inside_tab, training_tab, sampling_tab, compare_tab]  # in the tutorial's order
+# in the tutorial's order; then the classroom mode, the same lesson guided for a projector (``?lesson=N``)
+TABS = [corruption_tab, noising_tab, inside_tab, training_tab, sampling_tab, compare_tab, classroom_tab]
 
 MAX_FILE_SIZE = "20mb"
 QUEUE_MAX_SIZE = 64
@@ -125,8 +126,9 @@ def launch_kwargs() -> dict:
     return {
         "max_file_size": MAX_FILE_SIZE,
         "show_error": os.environ.get("DIFFUSION_EXPLORER_SHOW_ERROR", "") == "1",
-        "css": CSS + LANGUAGE_CSS,
+        "css": CSS + LANGUAGE_CSS + classroom_tab.CSS,
         "js": LANGUAGE_JS,
+        "head": classroom_tab.HEAD,  # keyboard navigation and the ?lesson=N deep link of the classroom mode
         "i18n": I18N,
         "app_kwargs": {"middleware": [Middleware(EarlyLanguageScript)]},
         "theme": gr.themes.Soft(),
