@@ -26,6 +26,7 @@ from diffusion_core.benchmarks.concurrency import app_process
 from diffusion_core.benchmarks.language import VIEWPORT, chromium
 
 TAB_NAME = "⑤ Sampling"
+SEED_LABEL = "Random seed"
 DEFAULT_RUN = ("dpm++", 20, 16, 0, "en")  # section B's defaults on a CPU: scheduler, steps, batch, seed, lang
 RUN_TIMEOUT_MS = 300_000
 FIRST_FRAME_TARGET_S = 0.5
@@ -56,12 +57,19 @@ WATCH_JS = """() => {
 CLICK_JS = """() => { window.__clicked = performance.now(); document.querySelector('#ddpm-run').click(); }"""
 
 
-def browser_run(page: Any) -> dict:
-    """Press section B's button once; ``{"first_ms", "last_ms", "frames"}`` measured in the page from the click.
+def browser_run(page: Any, seed: int) -> dict:
+    """Set section B's seed, press its button once; ``{"first_ms", "last_ms", "frames"}`` measured from the click.
+
+    Each run takes its own seed: the same seed makes the same pictures, which Gradio serves under the
+    same (content-hashed) address, so a repeat would draw nothing new.
 
     ``first_ms``: the first x_t picture drawn; ``last_ms``: the final grid drawn (the run's last update);
     ``frames``: how many x_t pictures were drawn.
     """
+    seed_box = page.locator("#sample-b").get_by_label(SEED_LABEL)
+    seed_box.fill(str(seed))
+    seed_box.press("Enter")
+    page.wait_for_timeout(300)  # the new seed reaches the page's state before the click
     page.evaluate(WATCH_JS)
     page.evaluate(CLICK_JS)
     page.wait_for_function("() => window.__drawn.final.length > 0", timeout=RUN_TIMEOUT_MS, polling=100)
@@ -71,10 +79,11 @@ def browser_run(page: Any) -> dict:
             "frames": len(drawn["xt"])}  # fmt: skip
 
 
-def client_run(client: Any) -> dict:
+def client_run(client: Any, seed: int) -> dict:
     """The same run through ``gradio_client``; ``{"first_ms", "last_ms", "updates"}`` from the submit."""
+    scheduler, steps, batch, _, lang = DEFAULT_RUN
     start = time.perf_counter()
-    job = client.submit(*DEFAULT_RUN, api_name="/ddpm_sample")
+    job = client.submit(scheduler, steps, batch, seed, lang, api_name="/ddpm_sample")
     first = None
     updates = 0
     for output in job:
@@ -111,13 +120,13 @@ def run(quick: bool = False) -> list[BenchTable]:
             page.get_by_role("tab", name=TAB_NAME).click(timeout=120_000)
             page.locator("#ddpm-run").wait_for(timeout=60_000)
             browser_runs = []
-            for _ in range(repeats + 1):  # the first run warms the server (model load, one-step estimate)
-                browser_runs.append(browser_run(page))
+            for seed in range(repeats + 1):  # the first run warms the server (model load, one-step estimate)
+                browser_runs.append(browser_run(page, seed))
                 page.wait_for_timeout(500)
         finally:
             context.close()
         client = Client(app.url, verbose=False)
-        client_runs = [client_run(client) for _ in range(repeats)]
+        client_runs = [client_run(client, seed) for seed in range(1, repeats + 1)]
     browser_runs = browser_runs[1:]
     rows = []
     for name, runs in (("Chromium (page, from the click)", browser_runs), ("gradio_client (from submit)", client_runs)):
@@ -133,7 +142,8 @@ def run(quick: bool = False) -> list[BenchTable]:
         columns=["client", "measure", "median", "target", "met"],
         rows=rows,
         notes=[
-            f"{repeats} runs each after one warm-up run in the page; x_t frames drawn per run: {frames:g}.",
+            f"{repeats} runs each (seeds 1..{repeats}) after one warm-up run in the page (seed 0); x_t frames drawn "
+            f"per run: {frames:g}.",
             "The first frame includes the one-step estimate the run takes before its loop (ui.runs: estimate, admit).",
             "gradio_client fetches an update's pictures one after another before handing it over; the browser "
             "loads them in parallel, as they come.",
