@@ -45,6 +45,11 @@ and the CLI prints them. Nobody re-implements the loop.
   graph replays the same kernels, and the final image matches the plain path within
   ``FAST_PATH_ATOL`` (max absolute difference, images in [-1, 1]).
 
+* **CPU bfloat16** (``precision="bf16"``, any scheduler): the UNet forward runs under CPU
+  autocast and its noise prediction is cast back to float32, so the scheduler steps in float32 as
+  before. It pays only on CPUs with native bfloat16 (``cpu_speed.forward_precision`` decides); the
+  final image stays within ``BF16_ATOL`` of the float32 one (checked by the tests).
+
 Records hold tensors on the sampling device; the last record's ``x_prev`` is the result.
 """
 
