@@ -11,7 +11,7 @@ Measured and not kept (same machine, same run, against the eager float32 forward
 (no gain over ``no_grad``), two batches of 8 (slower), SDPA's math kernel (slower),
 ``torch.compile`` (inductor; ~200 s to compile, ~70 s to reload from the FX graph cache in a
 fresh process under load, a recompile for every new batch size and thread count, and a forward
-at best ~25% faster).
+~20-25% faster, measured under load).
 """
 
 from __future__ import annotations

@@ -172,7 +172,7 @@ def candidate_tables(quick: bool) -> list[BenchTable]:
         "On a quiet moment of the same AMD EPYC machine (load 0.5, issue 13's session): eager 252 ms, "
         "inference_mode 281 ms, two batches of 8 309 ms, channels_last 374 ms, bf16 autocast 5,267 ms. Not in this "
         "table: torch.compile (inductor) compiled in ~200 s, reloaded from its FX graph cache in ~70 s per process "
-        "and recompiled for each new batch size or thread count, for a forward ~20% faster at best; ONNX Runtime "
+        "and recompiled for each new batch size or thread count, for a forward ~20-25% faster; ONNX Runtime "
         "1.32 (a 28 MB wheel, plus an ONNX export per model) used 0.64x the CPU time of eager at 1 thread, "
         "0.89x at 2 threads, under load."
     )
