@@ -45,6 +45,11 @@ and the CLI prints them. Nobody re-implements the loop.
   graph replays the same kernels, and the final image matches the plain path within
   ``FAST_PATH_ATOL`` (max absolute difference, images in [-1, 1]).
 
+* **CPU bfloat16** (``precision="bf16"``, any scheduler): the UNet forward runs under CPU
+  autocast and its noise prediction is cast back to float32, so the scheduler steps in float32 as
+  before. It pays only on CPUs with native bfloat16 (``cpu_speed.forward_precision`` decides); the
+  final image stays within ``BF16_ATOL`` of the float32 one (checked by the tests).
+
 Records hold tensors on the sampling device; the last record's ``x_prev`` is the result.
 """
 
@@ -74,6 +79,7 @@ from diffusion_core.noising import predict_x0
 SamplerName = Literal["ddpm", "ddim", "dpm++", "euler"]
 SAMPLERS: tuple[SamplerName, ...] = ("ddpm", "ddim", "dpm++", "euler")
 FAST_SAMPLERS: tuple[SamplerName, ...] = ("ddpm", "ddim")  # the ones the CUDA-graph step covers
+PRECISIONS = ("fp32", "bf16")  # the UNet forward's precision on the CPU (cpu_speed.forward_precision picks)
 MAX_BATCH = 256  # images per call (the UI allows 64)
 MAX_MIX_STEPS = 1000
 TABLE_ATOL = 1e-5  # tabled step vs scheduler.step on the CPU, per step, images in [-1, 1]
@@ -81,6 +87,7 @@ TABLE_ATOL = 1e-5  # tabled step vs scheduler.step on the CPU, per step, images 
 # Measured on an H200 with the bundled model: 1.8e-3 after 1000 DDPM steps, 3.2e-3 after 50 DDIM steps
 # (every replayed step matches an eager forward within 1e-4; the chain amplifies float rounding).
 FAST_PATH_ATOL = 2 / 255
+BF16_ATOL = 0.1  # bf16 autocast vs float32: max |difference| of a final image in [-1, 1] (measured ~0.05)
 
 
 @dataclass(frozen=True)
@@ -234,6 +241,7 @@ def scheduler_sample(
     device: torch.device | str | None = None,
     fast: bool = False,
     x_T: torch.Tensor | None = None,
+    precision: str = "fp32",
 ) -> Iterator[SampleStep]:
     """Sample with a diffusers scheduler, one record per step (the tutorial's DDPM loop, written out).
 
@@ -253,6 +261,9 @@ def scheduler_sample(
             (scaled by the scheduler's ``init_noise_sigma`` like the drawn one), on any device;
             default: drawn from ``generator``. Another start (e.g. ``torch.rand``) shows what
             the model does with noise it was not trained on.
+        precision: ``"fp32"`` (the plain forward, the yardstick) or ``"bf16"``: the UNet forward under
+            CPU bfloat16 autocast, its noise prediction cast back to float32 before the scheduler step
+            (CPU only; it pays only on CPUs with native bfloat16, see ``cpu_speed.forward_precision``).
 
     Returns:
         An iterator of ``num_inference_steps`` records (arguments are checked and the starting noise
@@ -265,6 +276,10 @@ def scheduler_sample(
         raise ValueError(f"the unet is on {unet_device}, not {device}: move it first (.to(device))")
     device = unet_device
     dtype = unet.dtype
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "bf16" and (fast or device.type != "cpu"):
+        raise ValueError("precision='bf16' is the CPU's autocast: use it on the CPU, without fast=True")
     if fast:
         if device.type != "cuda" or not torch.cuda.is_available():
             raise ValueError("the fast path needs a CUDA GPU; use fast=False here")
@@ -285,7 +300,7 @@ def scheduler_sample(
     x = x * sched.init_noise_sigma
     if fast:
         return _graph_steps(unet, sched, x, generator)
-    return _plain_steps(unet, sched, x, generator)
+    return _plain_steps(unet, sched, x, generator, autocast_bf16=precision == "bf16")
 
 
 def _alpha_bar_at(sched: object, t: torch.Tensor, step_index: int) -> torch.Tensor | None:
@@ -297,14 +312,15 @@ def _alpha_bar_at(sched: object, t: torch.Tensor, step_index: int) -> torch.Tens
 
 
 def _plain_steps(
-    unet: UNet2DModel, sched: object, x: torch.Tensor, generator: torch.Generator | None
+    unet: UNet2DModel, sched: object, x: torch.Tensor, generator: torch.Generator | None, autocast_bf16: bool = False
 ) -> Iterator[SampleStep]:
     for i, t in enumerate(sched.timesteps):
         # 1. the input the network expects at t (identity for DDPM/DDIM/DPM++, / sqrt(sigma^2+1) for Euler)
         x_t = sched.scale_model_input(x, t)
-        # 2. predict the noise
-        with torch.no_grad():
+        # 2. predict the noise (in bfloat16 where the CPU has it; the scheduler still steps in float32)
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast_bf16):
             noise_pred = unet(x_t, t).sample
+        noise_pred = noise_pred.to(x.dtype)
         # 3. one scheduler step: x_t -> x_{t_prev} (DDPM draws fresh noise here, with the generator)
         output = sched.step(noise_pred, t, x, generator=generator)
         # 4. the predicted x0: the scheduler's own where it reports one, else DDPM eq. 4 solved for x0

@@ -23,6 +23,7 @@ SUITES: dict[str, str] = {
     "sampling": "diffusion_core.benchmarks.sampling",
     "concurrency": "diffusion_core.benchmarks.concurrency",  # 8 sessions at once: limits, latency, peak RSS
     "language": "diffusion_core.benchmarks.language",  # first paint of ?lang= and the switch, in Chromium
+    "browser_sampling": "diffusion_core.benchmarks.browser_sampling",  # section B's default run: Chromium vs client
     "memory": "diffusion_core.benchmarks.soak",  # 200 sessions one after another: the server's RSS curve
     "classroom": "diffusion_core.benchmarks.classroom",  # 30 at once: 25 scrub the forward sliders, 5 sample
 }

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from diffusers import DDPMScheduler
 
-from diffusion_core import estimates, sampling
+from diffusion_core import cpu_speed, estimates, sampling
 from diffusion_core.checkpoints import DDPM_DIR
 from diffusion_core.data import to_unit_range
 from diffusion_core.device import gpu_seconds, gpu_task
@@ -187,9 +187,9 @@ def _stream_run(run: runs.Run, unet: Any, train_scheduler: Any, sampler: str, st
 
     ``sources``: the which-model sentence per language; the final status is kept in both (``state["status"]``)."""
     fast = sampler in sampling.FAST_SAMPLERS and sampling.fast_path_available(unet.device)
-    records = sampling.scheduler_sample(
-        unet, train_scheduler, sampler, steps, batch, generator=torch.Generator().manual_seed(seed), fast=fast
-    )
+    precision = "fp32" if fast else cpu_speed.forward_precision(unet.device)  # bf16 only where the CPU has it
+    records = sampling.scheduler_sample(unet, train_scheduler, sampler, steps, batch,
+                                        generator=torch.Generator().manual_seed(seed), fast=fast, precision=precision)  # fmt: skip
     shown = min(batch, SHOWN_IMAGES)
     alpha_bar = DDPMScheduler.from_config(train_scheduler.config).alphas_cumprod.tolist()
     state: dict = {"frames": [], "steps": steps, "alpha_bar": alpha_bar}
