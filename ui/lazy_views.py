@@ -29,10 +29,11 @@ def _opened() -> bool:
 def first_open(tab: gr.Tab) -> Callable[..., Any]:
     """An event that fires once per session, when the learner first opens ``tab``.
 
-    It is the ``change`` listener of a per-session flag that ``tab.select`` sets (unqueued); a
-    ``gr.State`` fires ``change`` only when its value changes, so only the first time. Put it among
-    a ``gr.on``'s triggers, or call it as you would ``component.change(fn, inputs, outputs)``.
+    It is the ``change`` listener of a per-session flag that ``tab.select`` sets; a ``gr.State`` fires
+    ``change`` only when its value changes, so only the first time. (The select is queued, without a
+    concurrency limit: the page fires a State's ``change`` only after a queued event.) Put it among a
+    ``gr.on``'s triggers, or call it as you would ``component.change(fn, inputs, outputs)``.
     """
     opened = gr.State(False)
-    tab.select(_opened, None, opened, api_visibility="private", queue=False, show_progress="hidden")
+    tab.select(_opened, None, opened, api_visibility="private", concurrency_limit=None, show_progress="hidden")
     return opened.change
