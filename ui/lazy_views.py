@@ -1,8 +1,8 @@
 """Views drawn when a learner first needs them, not when the app is built.
 
-Tab builders compute nothing for their widgets' first values: drawing a view runs a network,
-traces one, or imports torchvision or diffusers, which the app imports only after the page is
-served (ARCHITECTURE.md, "Start-up"). A view starts empty and its handler also listens to
+Tab builders run no model for their widgets' first values: a view that runs a network, traces
+one, draws an image grid (torchvision) or needs a diffusers scheduler would cost the cold start
+seconds (ARCHITECTURE.md, "Start-up"). Such a view starts empty and its handler also listens to
 
 * ``first_open(tab)``: the first time the learner opens ``tab`` in this session; later visits
   draw nothing more;
