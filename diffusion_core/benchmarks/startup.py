@@ -8,9 +8,10 @@ Three ways to start, measured in the same run on the same machine:
 * **eager** (the plain reference, the import path before this change): the same app started by a Python that
   imports diffusers and torchvision first (``import_deferred()``, then ``app.py``).
 
-After each start, the two first calls a visitor's page makes are sent at once through gradio_client (files
-left as URLs, as a browser gets them): ``/corrupt`` (the page draws the first tab when it loads) and
-``/ddpm_noise`` (opening tab ②, the first view that needs diffusers); target < 2 s each. Idle RSS is the
+After each start, the first calls a visitor's page makes are sent through gradio_client (files left as URLs,
+as a browser gets them): at once ``/corrupt`` (the page draws the first tab when it loads) and ``/ddpm_noise``
+(opening tab ②, the first view that needs diffusers), which race the warm-up; then, once the warm-up is
+done, ``/unet2d_anatomy`` (opening tab ③: a first trace of UNet2DModel); target < 2 s each. Idle RSS is the
 server's resident memory once the warm-up is done (target: at most the eager start's).
 """
 
@@ -38,15 +39,17 @@ EAGER_COMMAND = (
 )
 CORRUPT_ARGS = ("mnist", 0, 0.3, None, "en")
 DDPM_NOISE_ARGS = ("mnist", 0, None, "linear", 1000, 1e-4, 0.02, 250, "randn", "en")
+ANATOMY_ARGS = ("32,64,64", 2, True, 8, 1, 28, 28, "en")
 
 
 @dataclass
 class Start:
-    """One cold start: seconds to the page, the two first calls (s), idle RSS (MiB), the warm-up (s, or None)."""
+    """One cold start: seconds to the page, the first calls (s), idle RSS (MiB), the warm-up (s, or None)."""
 
     served_s: float
     corrupt_s: float
     ddpm_noise_s: float
+    anatomy_s: float
     idle_rss_mib: float
     warm_up_s: float | None
 
@@ -95,9 +98,10 @@ def cold_start(mode: str, folder: Path) -> Start:
         corrupt = _timed(client, "/corrupt", CORRUPT_ARGS)
         ddpm_noise = _timed(client, "/ddpm_noise", DDPM_NOISE_ARGS)
         warm_up = _warm_up_seconds(log) if mode == "lazy" else None
+        anatomy = _timed(client, "/unet2d_anatomy", ANATOMY_ARGS)  # a first action once the imports are done
         time.sleep(2)  # let the last call's memory settle
         rss = rss_mib(pid)
-    return Start(served, corrupt, ddpm_noise, rss, warm_up)
+    return Start(served, corrupt, ddpm_noise, anatomy, rss, warm_up)
 
 
 def _median(starts: list[Start], name: str) -> float:
@@ -132,6 +136,8 @@ def run(quick: bool = False) -> list[BenchTable]:
          _seconds(cold_import, "corrupt_s"), _seconds(eager, "corrupt_s"), "< 2 s"],
         ["then /ddpm_noise (tab ②, needs diffusers)", _seconds(lazy, "ddpm_noise_s"),
          _seconds(cold_import, "ddpm_noise_s"), _seconds(eager, "ddpm_noise_s"), "< 2 s"],
+        ["then, after the warm-up, a first /unet2d_anatomy (tab ③)", _seconds(lazy, "anatomy_s"),
+         _seconds(cold_import, "anatomy_s"), _seconds(eager, "anatomy_s"), "< 2 s"],
         ["background import of diffusers + torchvision (from the log)", _seconds(lazy, "warm_up_s"), "—", "—",
          "—"],
         ["idle RSS of the server after those calls (and the warm-up)",
