@@ -18,6 +18,7 @@ server's resident memory once the warm-up is done (target: at most the eager sta
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import statistics
 import subprocess
@@ -29,7 +30,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from diffusion_core.benchmarks import BenchTable
-from diffusion_core.benchmarks.api import ROOT, client_for, free_port, stop_process, wait_until_serving
+from diffusion_core.benchmarks.api import ROOT, free_port, stop_process, wait_until_serving
 from diffusion_core.benchmarks.concurrency import rss_mib
 
 WARM_UP_LINE = "imported diffusers and torchvision in the background"
@@ -94,7 +95,10 @@ def cold_start(mode: str, folder: Path) -> Start:
     env = {"DIFFUSION_EXPLORER_WARM_UP": "0"} if mode == "no warm-up" else {}
     log = folder / f"{mode.replace(' ', '-')}-{time.monotonic_ns()}.log"
     with _server(command, env, log) as (url, pid, served):
-        client = client_for(url, download_files=False)  # what the page fetches first: its config
+        # what the page fetches first: its config; files left as URLs; a first call may wait long on a busy machine
+        client = importlib.import_module("gradio_client").Client(
+            url, verbose=False, download_files=False, httpx_kwargs={"timeout": 600}
+        )
         corrupt = _timed(client, "/corrupt", CORRUPT_ARGS)
         ddpm_noise = _timed(client, "/ddpm_noise", DDPM_NOISE_ARGS)
         warm_up = _warm_up_seconds(log) if mode == "lazy" else None
