@@ -6,7 +6,9 @@ and launches the server. Environment variables: ``GRADIO_SERVER_NAME``, ``GRADIO
 ``DIFFUSION_EXPLORER_SHOW_ERROR=1`` (show Python errors in the page; off by default),
 ``DIFFUSION_EXPLORER_SESSION_TTL`` (seconds a learner's trained model is kept after training; 7200),
 ``DIFFUSION_EXPLORER_MAX_RUN_SECONDS`` (the wall-clock cap of one training or sampling run; 600),
-``DIFFUSION_EXPLORER_MAX_SESSIONS`` (sessions kept in memory, least recently used dropped first; 64).
+``DIFFUSION_EXPLORER_MAX_SESSIONS`` (sessions kept in memory, least recently used dropped first; 64),
+``DIFFUSION_EXPLORER_WARM_UP=0`` (do not import diffusers and torchvision in the background once the page is
+served: the first action that needs them imports them; see ``diffusion_core.lazy_imports``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ if os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "t", "true"):
 import gradio as gr
 from starlette.middleware import Middleware
 
+from diffusion_core.lazy_imports import warm_up_in_background
 from ui import classroom_tab, compare_tab, corruption_tab, inside_tab, noising_tab, sampling_tab, training_tab
 from ui.context import SESSION_TTL_SECONDS, AppContext, release_session_models
 from ui.errors import name_refused_files
@@ -105,7 +108,7 @@ def build_app() -> gr.Blocks:
         lang.change(None, lang, None, js=SWITCH_JS, api_visibility="private", queue=False)
         session_models = gr.State({}, time_to_live=SESSION_TTL_SECONDS, delete_callback=release_session_models)
         keep_trained_sessions(session_models._id)  # beyond the session bound, learners' models are kept
-        context = AppContext(lang=lang, loc=loc, session_models=session_models)
+        context = AppContext(lang=lang, loc=loc, session_models=session_models, page_load=demo.load)
         with gr.Tabs():
             for tab in TABS:
                 tab.build(context)
@@ -140,7 +143,11 @@ def launch_kwargs() -> dict:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     demo = configure(build_app())
-    demo.launch(**launch_kwargs())
+    demo.launch(**launch_kwargs(), prevent_thread_lock=True)
+    # the page is served: now import what the first actions need, so they do not wait for it
+    if os.environ.get("DIFFUSION_EXPLORER_WARM_UP", "1") != "0":
+        warm_up_in_background()
+    demo.block_thread()
 
 
 if __name__ == "__main__":

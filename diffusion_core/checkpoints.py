@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
-from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
 from safetensors.torch import load_file, save_file
 
 from diffusion_core.data import ASSETS_DIR
 from diffusion_core.models import BUILD_LOCK, BasicUNet
+
+if TYPE_CHECKING:  # diffusers is imported when first used (ARCHITECTURE.md, "Start-up")
+    from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
 
 CHECKPOINTS_DIR = ASSETS_DIR / "checkpoints"
 BASIC_UNET_DIR = CHECKPOINTS_DIR / "basic_unet"
@@ -69,6 +72,8 @@ def load_basic_unet(folder: str | Path | None = None, device: torch.device | str
 
 def save_ddpm_pipeline(unet: UNet2DModel, scheduler: DDPMScheduler, folder: str | Path) -> Path:
     """Save a UNet2DModel and its scheduler as a ``DDPMPipeline`` folder (safetensors)."""
+    from diffusers import DDPMPipeline
+
     folder = Path(folder)
     pipeline = DDPMPipeline(unet=unet, scheduler=scheduler)
     pipeline.save_pretrained(str(folder), safe_serialization=True)
@@ -81,6 +86,8 @@ def load_ddpm_pipeline(folder: str | Path | None = None, device: torch.device | 
     Raises:
         ValueError: if the folder is missing or is not a readable DDPMPipeline.
     """
+    from diffusers import DDPMPipeline
+
     folder = Path(folder) if folder is not None else DDPM_DIR
     if not (folder / "model_index.json").is_file():
         raise ValueError(f"no DDPMPipeline in {folder.name!r}: model_index.json is missing")

@@ -29,7 +29,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
-from diffusers import UNet2DModel
 from torch import nn
 
 from diffusion_core.checks import seconds_from_env, whole_number
@@ -117,6 +116,8 @@ def model_key(model: nn.Module) -> str:
 def sample_shape(model: nn.Module, image_size: int = 28) -> tuple[int, int, int]:
     """(C, H, W) of the images ``model`` takes: from a UNet2DModel's config, else its first convolution's
     input channels and ``image_size``."""
+    from diffusers import UNet2DModel
+
     if isinstance(model, UNet2DModel):
         size = model.config.sample_size
         height, width = (size, size) if isinstance(size, int) else tuple(size)
@@ -127,6 +128,8 @@ def sample_shape(model: nn.Module, image_size: int = 28) -> tuple[int, int, int]
 
 def _call(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """One network call as the samplers and the training loops make it."""
+    from diffusers import UNet2DModel
+
     if isinstance(model, UNet2DModel):
         t = torch.randint(0, 1000, (x.shape[0],), device=x.device)
         return model(x, t).sample

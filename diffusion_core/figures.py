@@ -15,7 +15,6 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import torch
 from PIL import Image
-from torchvision.utils import make_grid
 
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2")  # colour-blind-friendly enough
 
@@ -72,6 +71,9 @@ def to_image(
         if high - low < 1e-8:
             high = low + 1.0
     unit = ((x - low) / (high - low)).clamp(0, 1)
+    # torchvision is imported when first used: it imports torch._dynamo (ARCHITECTURE.md, "Start-up")
+    from torchvision.utils import make_grid
+
     grid = make_grid(unit, nrow=max(1, int(nrow)), padding=padding, pad_value=0.5) if len(unit) > 1 else unit[0]
     # numpy for the last step: tiny torch element-wise ops pay thread start-up costs that dominate here
     array = (grid.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)

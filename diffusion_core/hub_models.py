@@ -20,6 +20,7 @@ can word it in any language; their own message is English, for the CLI and the l
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -28,10 +29,9 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from diffusers import DDPMPipeline, DDPMScheduler
 from huggingface_hub import HfApi, constants, hf_hub_download, scan_cache_dir
 from huggingface_hub.errors import (
     EntryNotFoundError,
@@ -43,6 +43,9 @@ from huggingface_hub.errors import (
 )
 
 from diffusion_core.models import BUILD_LOCK
+
+if TYPE_CHECKING:  # diffusers is imported when first used (ARCHITECTURE.md, "Start-up")
+    from diffusers import DDPMPipeline
 
 try:  # the HTTP library huggingface_hub talks through: httpx2 from huggingface_hub 2, httpx before
     from httpx2 import HTTPError as TransportError
@@ -62,8 +65,6 @@ MODEL_INDEX = "model_index.json"
 UNET_CONFIG = "unet/config.json"
 SCHEDULER_CONFIG = "scheduler/scheduler_config.json"
 UNET_WEIGHTS = "unet/diffusion_pytorch_model.safetensors"
-# the schedulers DDPMPipeline can run here: DDPMScheduler and those diffusers lists as sharing its config
-SCHEDULERS = frozenset({"DDPMScheduler", *DDPMScheduler._compatibles})
 
 _download_lock = threading.Lock()  # one Hub download (and cache prune) at a time
 
@@ -136,6 +137,14 @@ def _read_config(
     return config
 
 
+@functools.cache
+def ddpm_schedulers() -> frozenset[str]:
+    """The schedulers DDPMPipeline can run here: DDPMScheduler and those diffusers lists as sharing its config."""
+    from diffusers import DDPMScheduler
+
+    return frozenset({"DDPMScheduler", *DDPMScheduler._compatibles})
+
+
 def _check_pipeline(repo_id: str, index: dict, unet: dict, scheduler: dict) -> int:
     """Refuse anything but UNet2DModel + a DDPM-compatible diffusers scheduler; returns the image size (pixels)."""
     components = {key: value for key, value in index.items() if not key.startswith("_")}
@@ -148,7 +157,7 @@ def _check_pipeline(repo_id: str, index: dict, unet: dict, scheduler: dict) -> i
         and isinstance(scheduler_entry, list)
         and scheduler_entry[:1] == ["diffusers"]
         and scheduler_entry[1:] == [scheduler.get("_class_name")]
-        and scheduler.get("_class_name") in SCHEDULERS
+        and scheduler.get("_class_name") in ddpm_schedulers()
         and unet.get("_class_name") == "UNet2DModel"
     )
     if not fits:
@@ -203,6 +212,8 @@ def load_hub_pipeline(
     Raises:
         HubModelRefused: see ``plan_hub_download``; HubUnreachable: the Hub could not be asked.
     """
+    from diffusers import DDPMPipeline
+
     cache_dir = Path(cache_dir)
     with _download_lock:
         plan = plan_hub_download(repo_id, cache_dir=cache_dir, endpoint=endpoint, max_bytes=max_bytes)

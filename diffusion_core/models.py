@@ -10,10 +10,13 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 import torch
-from diffusers import UNet2DModel
 from torch import nn
+
+if TYPE_CHECKING:  # diffusers is imported when first used (ARCHITECTURE.md, "Start-up")
+    from diffusers import UNet2DModel
 
 # ``from_pretrained`` patches torch process-wide while it builds a model (``torch.nn.init`` skipped and, with
 # accelerate, new parameters created on the meta device): a model built in another thread meanwhile gets
@@ -90,6 +93,8 @@ def build_unet2d(**overrides) -> UNet2DModel:
     Returns:
         A freshly initialised model mapping ((B, 1, 28, 28), t) -> (B, 1, 28, 28) with the tutorial's config.
     """
+    from diffusers import UNet2DModel
+
     with BUILD_LOCK:
         return UNet2DModel(**{**UNET2D_SEED_CONFIG, **overrides})
 

@@ -19,10 +19,12 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
-from diffusers import DDPMScheduler
+
+if TYPE_CHECKING:  # diffusers is imported when first used (ARCHITECTURE.md, "Start-up")
+    from diffusers import DDPMScheduler
 
 BetaSchedule = Literal["linear", "scaled_linear", "squaredcos_cap_v2"]
 BETA_SCHEDULES: tuple[BetaSchedule, ...] = ("linear", "scaled_linear", "squaredcos_cap_v2")
@@ -74,6 +76,8 @@ def make_scheduler(config: ScheduleConfig | None = None, **overrides) -> DDPMSch
 
 @functools.lru_cache(maxsize=32)
 def _cached_scheduler(config: ScheduleConfig) -> DDPMScheduler:
+    from diffusers import DDPMScheduler
+
     return DDPMScheduler(
         num_train_timesteps=config.num_train_timesteps,
         beta_schedule=config.beta_schedule,

@@ -58,23 +58,24 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
-from diffusers import (
-    DDIMScheduler,
-    DDPMPipeline,
-    DDPMScheduler,
-    DPMSolverMultistepScheduler,
-    EulerDiscreteScheduler,
-    UNet2DModel,
-)
-from diffusers.utils.torch_utils import randn_tensor
 from torch import nn
 
 from diffusion_core.checkpoints import BASIC_UNET_DIR, DDPM_DIR, load_basic_unet, load_ddpm_pipeline
 from diffusion_core.checks import whole_number
 from diffusion_core.noising import predict_x0
+
+if TYPE_CHECKING:  # diffusers is imported when first used (ARCHITECTURE.md, "Start-up")
+    from diffusers import (
+        DDIMScheduler,
+        DDPMPipeline,
+        DDPMScheduler,
+        DPMSolverMultistepScheduler,
+        EulerDiscreteScheduler,
+        UNet2DModel,
+    )
 
 SamplerName = Literal["ddpm", "ddim", "dpm++", "euler"]
 SAMPLERS: tuple[SamplerName, ...] = ("ddpm", "ddim", "dpm++", "euler")
@@ -199,6 +200,8 @@ def make_sampler_scheduler(
         raise ValueError(
             f"only noise-predicting models are supported, got prediction_type={config['prediction_type']!r}"
         )
+    from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, EulerDiscreteScheduler
+
     if sampler == "ddpm":
         return DDPMScheduler.from_config(config)
     if sampler == "ddim":
@@ -220,6 +223,8 @@ def check_sampling_args(
     num_train_timesteps = int(config["num_train_timesteps"])
     whole_number(num_inference_steps, "num_inference_steps", 1, num_train_timesteps)
     whole_number(batch_size, "batch_size", 1, MAX_BATCH)
+    from diffusers import UNet2DModel
+
     if not isinstance(unet, UNet2DModel):
         raise ValueError(f"expected a diffusers UNet2DModel, got {type(unet).__name__}")
     return num_train_timesteps
@@ -291,6 +296,8 @@ def scheduler_sample(
     # 0. start from pure noise N(0, I), scaled to the scheduler's starting spread (1 for DDPM/DDIM)
     shape = _image_shape(unet, batch_size)
     if x_T is None:
+        from diffusers.utils.torch_utils import randn_tensor
+
         x = randn_tensor(shape, generator=generator, device=device, dtype=dtype)
     elif not isinstance(x_T, torch.Tensor) or tuple(x_T.shape) != shape:
         got = tuple(x_T.shape) if isinstance(x_T, torch.Tensor) else type(x_T).__name__
@@ -305,6 +312,8 @@ def scheduler_sample(
 
 def _alpha_bar_at(sched: object, t: torch.Tensor, step_index: int) -> torch.Tensor | None:
     """alpha_bar at timestep t (through sigma for Euler, whose timesteps may be fractional)."""
+    from diffusers import EulerDiscreteScheduler
+
     if isinstance(sched, EulerDiscreteScheduler):
         sigma = sched.sigmas[step_index]
         return 1 / (sigma**2 + 1)
@@ -370,6 +379,8 @@ def step_tables(sched: DDPMScheduler | DDIMScheduler) -> StepTables:
     Each coefficient is computed with the scheduler's own float32 expressions, step by step, so
     the tabled update reproduces ``scheduler.step``.
     """
+    from diffusers import DDIMScheduler, DDPMScheduler
+
     if sched.config.get("thresholding", False):
         raise ValueError("the fast path does not support dynamic thresholding")
     alphas_cumprod = sched.alphas_cumprod.cpu()
@@ -425,6 +436,8 @@ def draw_step_noise(
     Steps that draw none (t = 0, DDIM) hold zeros. Noise is drawn on the generator's device, as
     ``randn_tensor`` does, then moved to ``device`` once.
     """
+    from diffusers.utils.torch_utils import randn_tensor
+
     draw_device = generator.device if generator is not None else device
     noise = torch.zeros((len(tables.timesteps), *shape), dtype=dtype, device=draw_device)
     for i, draws in enumerate(tables.draws_noise.tolist()):
@@ -538,29 +551,35 @@ def final_sample(steps: Iterator[SampleStep]) -> torch.Tensor:
 # ----------------------------------------------------------------------------------------------
 
 
-class _WatchedPipeline(DDPMPipeline):
+@functools.cache
+def _watched_pipeline() -> type[DDPMPipeline]:
     """``DDPMPipeline`` whose step loop asks ``on_step(i)`` before step i and ends when it says True.
 
     ``DDPMPipeline.__call__`` walks ``self.progress_bar(timesteps)``; this bar is that loop, so an
     early end leaves ``__call__`` to map the current x_t to [0, 1] and return it, as after the last step.
+    The class is made on first use, when diffusers is imported.
     """
+    from diffusers import DDPMPipeline
 
-    on_step: Callable[[int], bool] | None = None
+    class WatchedPipeline(DDPMPipeline):
+        on_step: Callable[[int], bool] | None = None
 
-    def progress_bar(self, iterable=None, total=None):
-        bar = super().progress_bar(iterable, total)
-        if iterable is None or self.on_step is None:
-            return bar
-        return self._watched(bar)
+        def progress_bar(self, iterable=None, total=None):
+            bar = super().progress_bar(iterable, total)
+            if iterable is None or self.on_step is None:
+                return bar
+            return self._watched(bar)
 
-    def _watched(self, bar: Iterable) -> Iterator:
-        try:
-            for index, item in enumerate(bar):
-                if self.on_step(index):
-                    return
-                yield item
-        finally:
-            getattr(bar, "close", lambda: None)()  # an early end closes tqdm's bar too
+        def _watched(self, bar: Iterable) -> Iterator:
+            try:
+                for index, item in enumerate(bar):
+                    if self.on_step(index):
+                        return
+                    yield item
+            finally:
+                getattr(bar, "close", lambda: None)()  # an early end closes tqdm's bar too
+
+    return WatchedPipeline
 
 
 def pipeline_sample(
@@ -578,9 +597,11 @@ def pipeline_sample(
     before step i (0-based) and returns True to end the run there: the images are then the current
     x_t mapped to [0, 1] (still noisy), exactly what the pipeline would map after its last step.
     """
+    from diffusers import DDPMScheduler
+
     unet = pipeline.unet
     check_sampling_args(unet, pipeline.scheduler, "ddpm", num_inference_steps, batch_size)
-    fresh = _WatchedPipeline(unet=unet, scheduler=DDPMScheduler.from_config(pipeline.scheduler.config))
+    fresh = _watched_pipeline()(unet=unet, scheduler=DDPMScheduler.from_config(pipeline.scheduler.config))
     fresh.on_step = on_step
     fresh.set_progress_bar_config(disable=not progress_bar)
     with torch.no_grad():

@@ -53,12 +53,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 import torch.nn.functional as F
-from diffusers import DDPMScheduler, UNet2DModel
-from diffusers.training_utils import EMAModel
 from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, TensorDataset
 
@@ -67,6 +65,10 @@ from diffusion_core.corruption import corrupt
 from diffusion_core.data import to_model_range
 from diffusion_core.device import pick_device
 from diffusion_core.models import BUILD_LOCK, BasicUNet, build_unet2d
+
+if TYPE_CHECKING:  # diffusers is imported when first used (ARCHITECTURE.md, "Start-up")
+    from diffusers import DDPMScheduler, UNet2DModel
+    from diffusers.training_utils import EMAModel
 
 ModelKind = Literal["basic", "ddpm"]
 MODEL_KINDS: tuple[ModelKind, ...] = ("basic", "ddpm")
@@ -238,6 +240,8 @@ def build_model(
 
 def make_training_scheduler(config: TrainConfig | None = None) -> DDPMScheduler:
     """The tutorial's training scheduler: ``DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2")``."""
+    from diffusers import DDPMScheduler
+
     config = config or TrainConfig(model="ddpm")
     return DDPMScheduler(num_train_timesteps=config.num_train_timesteps, beta_schedule=config.beta_schedule)
 
@@ -248,6 +252,8 @@ def make_ema(model: nn.Module, config: TrainConfig) -> EMAModel:
     On the fast path the average is updated with ``foreach`` kernels (a few launches for all
     parameters instead of a Python loop over every tensor).
     """
+    from diffusers.training_utils import EMAModel
+
     return EMAModel(
         model.parameters(),
         decay=config.ema_decay,

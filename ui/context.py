@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,8 +69,11 @@ class AppContext:
             (a dict ``{"basic": ..., "ddpm": ...}``), written by the Training tab and read by
             Sampling; never shared between sessions, freed ``SESSION_TTL_SECONDS`` after the
             last training update.
+        page_load: the page's ``load`` event (``demo.load``), a trigger for ``gr.on``: the first tab
+            draws its view there, not at build time (``ui.lazy_views``).
     """
 
     lang: gr.Radio
     loc: Localizer
     session_models: gr.State
+    page_load: Callable[..., Any]

@@ -143,7 +143,7 @@ def corrupt(source: Any, seed: Any, amount: Any, upload: Any, lang: Any) -> tupl
 def build(ctx: AppContext) -> None:
     """Build the Corruption tab."""
     loc = ctx.loc
-    first = corrupt("mnist", 0, 0.3, None, "zh")
+    # the first tab's view is drawn when the page loads, not at build time (ui.lazy_views)
     with loc.widget(gr.Tab, TEXT, "tab", id="corruption"):
         loc.text(markdown, TEXT, "lesson", elem_classes="lesson")
         with gr.Row():
@@ -153,24 +153,23 @@ def build(ctx: AppContext) -> None:
                     slider, TEXT, "amount", info="amount_info", minimum=0, maximum=1, value=0.3, step=0.01,
                     elem_id="corrupt-amount", name="amount",
                 )  # fmt: skip
-                formula = markdown(first[4], elem_classes="formula", elem_id="corrupt-formula")
+                formula = markdown("", elem_classes="formula", elem_id="corrupt-formula")
             with gr.Column(scale=3):
                 single = loc.widget(
-                    gr.Image, TEXT, "single", value=first[0], elem_id="corrupt-single", elem_classes="pixelated",
+                    gr.Image, TEXT, "single", elem_id="corrupt-single", elem_classes="pixelated",
                     height=340, format="png",
                 )  # fmt: skip
-        clean_row = loc.widget(
-            gr.Image, TEXT, "clean_row", value=first[1], elem_classes="pixelated", height=130, format="png"
-        )
+        clean_row = loc.widget(gr.Image, TEXT, "clean_row", elem_classes="pixelated", height=130, format="png")
         noisy_row = loc.widget(
-            gr.Image, TEXT, "noisy_row", value=first[2], elem_classes="pixelated", elem_id="corrupt-strip",
+            gr.Image, TEXT, "noisy_row", elem_classes="pixelated", elem_id="corrupt-strip",
             height=130, format="png",
         )  # fmt: skip
-        histogram = gr.Plot(first[3], elem_id="corrupt-histogram", show_label=False)
+        histogram = gr.Plot(elem_id="corrupt-histogram", show_label=False)
         with loc.widget(gr.Accordion, COMMON, "code", open=False):
-            code = gr.Code(first[5], language="python")
+            code = gr.Code("", language="python")
 
-    after_upload([amount.change, seed.change, source.change, upload.change, ctx.lang.change], source, upload).success(
+    triggers = [amount.change, seed.change, source.change, upload.change, ctx.lang.change, ctx.page_load]
+    after_upload(triggers, source, upload).success(
         fn=friendly(corrupt),
         inputs=[source, seed, amount, upload, ctx.lang],
         outputs=[single, clean_row, noisy_row, histogram, formula, code],

@@ -28,6 +28,7 @@ from ui.components import number, slider
 from ui.context import AppContext
 from ui.errors import as_choice, as_float, as_int, as_seed, friendly
 from ui.i18n import Text, normalize_language, pick
+from ui.lazy_views import first_open
 
 NOISE_KINDS = ("randn", "rand")
 HISTOGRAM_TICKS = (0.001, 0.01, 0.1, 1.0)  # the log axis of the pixel-value histogram
@@ -304,8 +305,7 @@ def timestep_slider_update(T: Any, t: Any) -> Any:
 def build(ctx: AppContext) -> None:
     """Build the DDPM noising tab."""
     loc = ctx.loc
-    first = ddpm_noise("mnist", 0, None, "linear", 1000, 1e-4, 0.02, 250, "randn", "zh")
-    with loc.widget(gr.Tab, TEXT, "tab", id="noising"):
+    with loc.widget(gr.Tab, TEXT, "tab", id="noising") as tab:  # its view is drawn when first opened (lazy_views)
         loc.text(markdown, TEXT, "lesson", elem_classes="lesson")
         with gr.Row():
             with gr.Column(scale=2):
@@ -333,23 +333,23 @@ def build(ctx: AppContext) -> None:
                     beta_end = loc.widget(
                         number, TEXT, "beta_end", name="beta_end", value=0.02, minimum=1e-8, maximum=0.999
                     )
-                formula = markdown(first[7], elem_classes="formula", elem_id="ddpm-formula")
-                explanation = markdown(first[8], elem_id="ddpm-explanation")
+                formula = markdown("", elem_classes="formula", elem_id="ddpm-formula")
+                explanation = markdown("", elem_id="ddpm-explanation")
             with gr.Column(scale=3):
                 single = loc.widget(
-                    gr.Image, TEXT, "single", value=first[0], elem_id="ddpm-single", elem_classes="pixelated",
+                    gr.Image, TEXT, "single", elem_id="ddpm-single", elem_classes="pixelated",
                     height=340, format="png",
                 )  # fmt: skip
-                curve = gr.Plot(first[4], elem_id="ddpm-curve", show_label=False)
+                curve = gr.Plot(elem_id="ddpm-curve", show_label=False)
         rows = [
-            loc.widget(gr.Image, TEXT, key, value=first[1 + index], elem_classes="pixelated", height=130, format="png")
-            for index, key in enumerate(("clean_row", "clipped_row", "raw_row"))
+            loc.widget(gr.Image, TEXT, key, elem_classes="pixelated", height=130, format="png")
+            for key in ("clean_row", "clipped_row", "raw_row")
         ]
         with gr.Row():
-            snr = gr.Plot(first[5], show_label=False)
-            histogram = gr.Plot(first[6], elem_id="ddpm-histogram", show_label=False)
+            snr = gr.Plot(show_label=False)
+            histogram = gr.Plot(elem_id="ddpm-histogram", show_label=False)
         with loc.widget(gr.Accordion, COMMON, "code", open=False):
-            code = gr.Code(first[9], language="python")
+            code = gr.Code("", language="python")
 
     T.change(timestep_slider_update, [T, t], t, api_visibility="private", queue=False)
     after_upload(
@@ -363,6 +363,7 @@ def build(ctx: AppContext) -> None:
             beta_start.change,
             beta_end.change,
             ctx.lang.change,
+            first_open(tab),
         ],
         source,
         upload,

@@ -18,6 +18,7 @@ import torch
 # name -> module; a module that does not exist yet is skipped
 SUITES: dict[str, str] = {
     "forward": "diffusion_core.benchmarks.forward",  # corrupt / ddpm_noise core and API latency, cold start
+    "startup": "diffusion_core.benchmarks.startup",  # cold start lazy vs eager imports, idle RSS, the first calls
     "tracing": "diffusion_core.benchmarks.tracing",
     "training": "diffusion_core.benchmarks.training",
     "sampling": "diffusion_core.benchmarks.sampling",

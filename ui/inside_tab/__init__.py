@@ -21,31 +21,28 @@ from ui.errors import friendly
 from ui.inside_tab import basic_unet, unet2d
 from ui.inside_tab.basic_unet import show_upload, step_of_row, trace_shapes
 from ui.inside_tab.text import TEXT
-from ui.inside_tab.unet2d import BLOCK_PRESETS, unet2d_anatomy, unet2d_code
-
-FIRST_SHAPE = (8, 1, 28, 28)  # B, C, H, W: the tutorial's torch.rand(8, 1, 28, 28)
-FIRST_WALK = ("random", 0, *FIRST_SHAPE, None, 1)  # source, seed, B, C, H, W, upload, step
-FIRST_KNOBS = (BLOCK_PRESETS[0], 2, True)  # block_out_channels, layers_per_block, attention
+from ui.inside_tab.unet2d import unet2d_anatomy, unet2d_code
+from ui.lazy_views import first_open
 
 
 def build(ctx: AppContext) -> None:
     """Build the Inside-the-UNet tab."""
     loc = ctx.loc
-    first_walk = trace_shapes(*FIRST_WALK, "zh")
-    first_anatomy = unet2d_anatomy(*FIRST_KNOBS, *FIRST_SHAPE, "zh")
-    with loc.widget(gr.Tab, TEXT, "tab", id="inside"):
+    # both walks run a model (the anatomy needs diffusers): they are drawn when the tab is first opened (lazy_views)
+    with loc.widget(gr.Tab, TEXT, "tab", id="inside") as tab:
         loc.text(markdown, TEXT, "lesson", elem_classes="lesson")
         source, seed, channels, upload, batch, height, width, step = basic_unet.build_controls(loc)
-        walk_outputs = basic_unet.build_outputs(loc, first_walk)
-        knobs, anatomy_outputs = unet2d.build_section(loc, first_anatomy)
+        walk_outputs = basic_unet.build_outputs(loc)
+        knobs, anatomy_outputs = unet2d.build_section(loc)
         with loc.widget(gr.Accordion, COMMON, "code", open=False):
-            walk_code = gr.Code(first_walk[6], language="python")
-            anatomy_code = gr.Code(unet2d_code(*FIRST_KNOBS, *FIRST_SHAPE), language="python")
+            walk_code = gr.Code("", language="python")
+            anatomy_code = gr.Code("", language="python")
+    opened = first_open(tab)
     walk_inputs = [source, seed, batch, channels, height, width, upload, step]
     shape = [batch, channels, height, width]
 
     source.change(show_upload, source, upload, api_visibility="private", queue=False)
-    after_upload([widget.change for widget in walk_inputs] + [ctx.lang.change], source, upload).success(
+    after_upload([widget.change for widget in walk_inputs] + [ctx.lang.change, opened], source, upload).success(
         fn=friendly(trace_shapes),
         inputs=[*walk_inputs, ctx.lang],
         outputs=[*walk_outputs, walk_code],
@@ -54,7 +51,7 @@ def build(ctx: AppContext) -> None:
         show_progress="hidden",
     )
     gr.on(
-        triggers=[widget.change for widget in [*knobs, *shape]] + [ctx.lang.change],
+        triggers=[widget.change for widget in [*knobs, *shape]] + [ctx.lang.change, opened],
         fn=friendly(unet2d_anatomy),
         inputs=[*knobs, *shape, ctx.lang],
         outputs=list(anatomy_outputs),

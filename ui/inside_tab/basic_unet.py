@@ -243,29 +243,28 @@ def build_controls(loc: Localizer) -> tuple:
     return source, seed, channels, upload, batch, height, width, step
 
 
-def build_outputs(loc: Localizer, first: tuple) -> tuple:
-    """The walk's outputs, filled with ``first`` (a ``trace_shapes`` result), in the handler's output order.
+def build_outputs(loc: Localizer) -> tuple:
+    """The walk's outputs, in the handler's output order; empty until ``trace_shapes`` draws them.
 
     Returns:
         (table, diagram, summary, selected_maps, stage_maps, stage_caption); the code panel is the tab's.
     """
-    table_value, diagram_value, summary_value, selected_value, stages_value, caption_value, _ = first
-    summary = markdown(summary_value, elem_id="inside-summary")
-    diagram = gr.Plot(diagram_value, elem_id="inside-diagram", show_label=False)
+    summary = markdown("", elem_id="inside-summary")
+    diagram = gr.Plot(elem_id="inside-diagram", show_label=False)
     with gr.Row():
         with gr.Column(scale=3):
             selected_maps = loc.widget(
-                gr.Image, TEXT, "selected_maps", value=selected_value, elem_id="inside-maps",
+                gr.Image, TEXT, "selected_maps", elem_id="inside-maps",
                 elem_classes="pixelated", height=120, format="png",
             )  # fmt: skip
-            stage_caption = gr.Markdown(caption_value, elem_id="inside-stage-caption")
+            stage_caption = gr.Markdown("", elem_id="inside-stage-caption")
         with gr.Column(scale=2):
             stage_maps = loc.widget(
-                gr.Image, TEXT, "stage_maps", value=stages_value, elem_id="inside-stage-maps",
+                gr.Image, TEXT, "stage_maps", elem_id="inside-stage-maps",
                 elem_classes="pixelated", height=330, format="png",
             )  # fmt: skip
     table = loc.widget(
-        gr.Dataframe, TEXT, "table", value=table_value, elem_id="inside-table", interactive=False, wrap=True,
+        gr.Dataframe, TEXT, "table", elem_id="inside-table", interactive=False, wrap=True,
         max_height=1000, column_widths=["3%", "4%", "15%", "5%", "24%", "12%", "12%", "7%", "18%"],
     )  # fmt: skip
     return table, diagram, summary, selected_maps, stage_maps, stage_caption

@@ -146,13 +146,12 @@ def unet2d_code(blocks: Any, layers: Any, attention: Any, batch: Any, channels: 
     )
 
 
-def build_section(loc: Localizer, first: tuple) -> tuple[tuple, tuple]:
-    """The anatomy's lesson, knobs and outputs, filled with ``first`` (an ``unet2d_anatomy`` result).
+def build_section(loc: Localizer) -> tuple[tuple, tuple]:
+    """The anatomy's lesson, knobs and outputs (empty until ``unet2d_anatomy`` draws them).
 
     Returns:
         ((blocks, layers, attention), (anatomy_table, time_path, compare)).
     """
-    table_value, time_path_value, compare_value = first
     loc.text(gr.Markdown, TEXT, "anatomy_title")
     loc.text(markdown, TEXT, "anatomy_lesson", elem_classes="lesson")
     with gr.Row():
@@ -162,7 +161,7 @@ def build_section(loc: Localizer, first: tuple) -> tuple[tuple, tuple]:
             elem_id="inside-layers",
         )  # fmt: skip
         attention = loc.widget(gr.Checkbox, TEXT, "attention", value=True, elem_id="inside-attention")
-    anatomy_table = gr.Dataframe(table_value, interactive=False, elem_id="inside-anatomy", show_label=False)
-    time_path = markdown(time_path_value, elem_id="inside-time-path")
-    compare = markdown(compare_value, elem_id="inside-compare")
+    anatomy_table = gr.Dataframe(interactive=False, elem_id="inside-anatomy", show_label=False)
+    time_path = markdown("", elem_id="inside-time-path")
+    compare = markdown("", elem_id="inside-compare")
     return (blocks, layers, attention), (anatomy_table, time_path, compare)

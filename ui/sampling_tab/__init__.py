@@ -19,6 +19,7 @@ from ui import runs
 from ui.common import markdown
 from ui.context import AppContext
 from ui.errors import friendly
+from ui.lazy_views import first_open
 from ui.sampling_tab import mix, pipeline, scheduler_loop
 from ui.sampling_tab.shared import status_in_language
 from ui.sampling_tab.text import TEXT
@@ -27,7 +28,7 @@ from ui.sampling_tab.text import TEXT
 def build(ctx: AppContext) -> None:
     """Build the Sampling tab: sections A, B and C, their runs, scrubbers and language updates."""
     loc, lang = ctx.loc, ctx.lang
-    with loc.widget(gr.Tab, TEXT, "tab", id="sampling"):
+    with loc.widget(gr.Tab, TEXT, "tab", id="sampling") as tab:
         loc.text(markdown, TEXT, "lesson", elem_classes="lesson")
         a = mix.build_section(loc)
         b = scheduler_loop.build_section(loc)
@@ -75,4 +76,6 @@ def build(ctx: AppContext) -> None:
     for section in (a, b, c):  # the idle hint, or the last run's status, in the new language
         lang.change(status_in_language, [section.status, section.state, lang], section.status,
                     api_visibility="private", queue=False)  # fmt: skip
-    lang.change(scheduler_loop.redraw_curve, [lang, b.state, b.scrub], b.curve, api_visibility="private", queue=False)
+    # B's alpha_bar chart needs diffusers' scheduler: drawn when the tab is first opened (ui.lazy_views)
+    gr.on([lang.change, first_open(tab)], scheduler_loop.redraw_curve, [lang, b.state, b.scrub], b.curve,
+          api_visibility="private", queue=False)  # fmt: skip

@@ -11,11 +11,10 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 import torch
-from diffusers import DDPMPipeline, DDPMScheduler
 
 from diffusion_core import estimates, hub_models, sampling
 from diffusion_core.checkpoints import DDPM_DIR, save_ddpm_pipeline
@@ -40,6 +39,9 @@ from ui.sampling_tab.shared import (
     which_model,
 )
 from ui.sampling_tab.text import TEXT
+
+if TYPE_CHECKING:  # diffusers is imported when first used (ARCHITECTURE.md, "Start-up")
+    from diffusers import DDPMPipeline
 
 SOURCES = ("bundled", "session", "hub")
 DEFAULT_PIPELINE_STEPS = MAX_STEPS if ON_GPU else 50
@@ -173,6 +175,8 @@ def pipeline_sample(
         folder = str(hub_id).strip()
         pipeline, note_key = load_hub_pipeline(hub_id, lang), "uses_hub"
     elif source == "session":
+        from diffusers import DDPMPipeline
+
         unet, scheduler = _session_pipeline(session_models, lang)
         pipeline = DDPMPipeline(unet=unet.eval(), scheduler=scheduler)
         folder, note_key = SESSION_FOLDER, "uses_session"
@@ -216,6 +220,8 @@ def save_pipeline(session_models: Any, lang: Any) -> str:
     Returns:
         The path of ``my_pipeline.zip`` (``model_index.json``, the scheduler and safetensors weights).
     """
+    from diffusers import DDPMScheduler
+
     unet, scheduler = _session_pipeline(session_models, normalize_language(lang))
     folder = download_folder("pipeline-")
     save_ddpm_pipeline(unet, DDPMScheduler.from_config(scheduler.config), folder / SESSION_FOLDER)

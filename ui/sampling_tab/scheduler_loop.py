@@ -14,7 +14,6 @@ from typing import Any
 import gradio as gr
 import numpy as np
 import torch
-from diffusers import DDPMScheduler
 
 from diffusion_core import cpu_speed, estimates, sampling
 from diffusion_core.checkpoints import DDPM_DIR
@@ -54,7 +53,6 @@ MAX_KEPT_FRAMES = 60  # frames kept for the scrubber and the GIF (evenly spaced 
 SHOWN_IMAGES = 16  # images per frame kept for the scrubber
 FRAMES_SECONDS = 1.0  # the estimate's allowance for drawing the streamed frames, the GIF and the PNG
 SAMPLER_KEYS = {name: name for name in sampling.SAMPLERS}  # each sampler's name is its text key
-SEED_SCHEDULER = make_scheduler(SEED_TRAINING_SCHEDULE)  # read-only: the curve and the code before any run
 CURVE_KEYS = {"title": "curve_title", "x": "curve_x", "y": "curve_y", "curve": "curve", "current": "current"}
 
 SCHEDULER_LINES = {
@@ -118,7 +116,7 @@ def alpha_bar_curve(alpha_bar: list[float], t: float, lang: str):
 
 def initial_curve(lang: str):
     """The tutorial's training schedule's alpha_bar curve, cursor at t = T - 1 (where sampling starts)."""
-    alpha_bar = SEED_SCHEDULER.alphas_cumprod.tolist()
+    alpha_bar = make_scheduler(SEED_TRAINING_SCHEDULE).alphas_cumprod.tolist()  # cached, read-only
     return alpha_bar_curve(alpha_bar, len(alpha_bar) - 1, lang)
 
 
@@ -191,6 +189,8 @@ def _stream_run(run: runs.Run, unet: Any, train_scheduler: Any, sampler: str, st
     records = sampling.scheduler_sample(unet, train_scheduler, sampler, steps, batch,
                                         generator=torch.Generator().manual_seed(seed), fast=fast, precision=precision)  # fmt: skip
     shown = min(batch, SHOWN_IMAGES)
+    from diffusers import DDPMScheduler  # imported when first used (ARCHITECTURE.md, "Start-up")
+
     alpha_bar = DDPMScheduler.from_config(train_scheduler.config).alphas_cumprod.tolist()
     state: dict = {"frames": [], "steps": steps, "alpha_bar": alpha_bar}
     keep = _kept_steps(steps)
@@ -321,14 +321,14 @@ def build_section(loc: Localizer) -> StepsSection:
             noise = loc.widget(gr.Image, TEXT, "noise_pred", elem_id="ddpm-noise", elem_classes="pixelated",
                                format="png")  # fmt: skip
         with gr.Row():
-            curve = gr.Plot(initial_curve(DEFAULT_LANGUAGE), elem_id="sample-curve", show_label=False)
+            curve = gr.Plot(elem_id="sample-curve", show_label=False)  # drawn when the tab is first opened
             final = loc.widget(gr.Image, TEXT, "final", elem_id="ddpm-final", elem_classes="pixelated", format="png")
         with gr.Row():
             gif = loc.widget(gr.File, TEXT, "gif", elem_id="ddpm-gif", height=90)
             png = loc.widget(gr.File, TEXT, "png", elem_id="ddpm-png", height=90)
         with loc.widget(gr.Accordion, COMMON, "code", open=False):
             first_code = ddpm_code(checkpoint_path(DDPM_DIR), "bundled", DEFAULT_SAMPLER, DEFAULT_STEPS, SEED_DEFAULT,
-                                   DEFAULT_BATCH, UNET2D_SEED_CONFIG, SEED_SCHEDULER.config)  # fmt: skip
+                                   DEFAULT_BATCH, UNET2D_SEED_CONFIG, vars(SEED_TRAINING_SCHEDULE))  # fmt: skip
             code = gr.Code(first_code, language="python")
     state = gr.State(None, time_to_live=SESSION_TTL_SECONDS)
     return StepsSection(scheduler, steps, batch, seed, run, stop, status, scrub, x_t, pred, noise, curve, final, gif,

@@ -7,11 +7,10 @@ bundled checkpoint (cached, read-only). Every run says which one it used.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 import torch
-from diffusers import DDPMPipeline, UNet2DModel
 from PIL import Image
 
 from diffusion_core import sampling
@@ -23,6 +22,9 @@ from diffusion_core.sample_figures import grid_columns
 from ui.context import DEVICE
 from ui.i18n import LANGUAGES, normalize_language, pick
 from ui.sampling_tab.text import TEXT
+
+if TYPE_CHECKING:  # diffusers is imported when first used (ARCHITECTURE.md, "Start-up")
+    from diffusers import DDPMPipeline, UNet2DModel
 
 MAX_BATCH = 64  # images per run in every section
 STREAM_EVERY_S = 0.25  # at most ~4 streamed updates per second
@@ -88,6 +90,10 @@ def resolve_basic(session_models: Any, lang: str) -> tuple[torch.nn.Module, dict
 def session_ddpm(session_models: Any) -> tuple[UNet2DModel, Any] | None:
     """This session's (unet, training scheduler) from the Training tab, or None if it trained no DDPM."""
     entry = session_models.get("ddpm") if isinstance(session_models, dict) else None
+    if entry is None:
+        return None
+    from diffusers import DDPMPipeline, UNet2DModel
+
     if isinstance(entry, DDPMPipeline):
         return entry.unet, entry.scheduler
     if isinstance(entry, UNet2DModel):

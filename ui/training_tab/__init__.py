@@ -25,6 +25,7 @@ from ui.components import number, seed_number, slider
 from ui.context import AppContext
 from ui.errors import friendly
 from ui.i18n import pick
+from ui.lazy_views import first_open
 from ui.training_tab import controls
 from ui.training_tab.downloads import train_download, train_reset
 from ui.training_tab.run import TRAIN_CONCURRENCY, idle_rows, loss_plot, redraw_loss, request_stop, train
@@ -45,8 +46,7 @@ ROW = {"elem_classes": "pixelated", "height": 140, "format": "png"}  # the three
 def build(ctx: AppContext) -> None:
     """Build the Training tab."""
     loc = ctx.loc
-    first_rows = idle_rows()
-    with loc.widget(gr.Tab, TEXT, "tab", id="training"):
+    with loc.widget(gr.Tab, TEXT, "tab", id="training") as tab:
         loc.text(markdown, TEXT, "lesson", elem_classes="lesson")
         with gr.Row():
             with gr.Column(scale=2):
@@ -76,10 +76,11 @@ def build(ctx: AppContext) -> None:
                 status = markdown(pick(TEXT, "idle", "zh"), elem_id="train-status")
                 plot = gr.Plot(loss_plot([], [], False, "zh"), show_label=False, elem_id="train-loss")
                 log_scale = loc.widget(gr.Checkbox, TEXT, "log_scale", value=False, elem_id="train-log")
-        row_input = loc.widget(gr.Image, TEXT, "row_input", value=first_rows[0], elem_id="train-row-input", **ROW)
+        # the rows before any run come from an untrained model: drawn when the tab is first opened (ui.lazy_views)
+        row_input = loc.widget(gr.Image, TEXT, "row_input", elem_id="train-row-input", **ROW)
         # rows 2 and 3 are labelled by `controls.row_labels`, which follows both the model and the language
-        row_noisy = gr.Image(first_rows[1], label=pick(TEXT, "row_corrupted", "zh"), elem_id="train-row-noisy", **ROW)
-        row_pred = gr.Image(first_rows[2], label=pick(TEXT, "row_pred_x0", "zh"), elem_id="train-row-pred", **ROW)
+        row_noisy = gr.Image(label=pick(TEXT, "row_corrupted", "zh"), elem_id="train-row-noisy", **ROW)
+        row_pred = gr.Image(label=pick(TEXT, "row_pred_x0", "zh"), elem_id="train-row-pred", **ROW)
         with gr.Row():
             download = loc.text(gr.Button, TEXT, "download", size="sm", elem_id="train-download")
             reset = loc.text(gr.Button, TEXT, "reset", size="sm", elem_id="train-reset")
@@ -89,6 +90,7 @@ def build(ctx: AppContext) -> None:
             code = gr.Code(initial_code, language="python")
         run_state = gr.State({}, time_to_live=60 * 60)
 
+    first_open(tab)(idle_rows, None, [row_input, row_noisy, row_pred], **PRIVATE)
     kind.change(controls.model_changed, [kind, ctx.lang], [row_noisy, row_pred, lr], **PRIVATE)
     kind.change(controls.rgb_visibility, [data, kind], rgb, **PRIVATE)
     data.change(controls.upload_visibility, [data, kind], [uploads, rgb], **PRIVATE)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from diffusers import DDPMPipeline, UNet2DModel
 
 from diffusion_core.checkpoints import save_basic_unet
 from diffusion_core.models import BasicUNet
@@ -32,6 +31,8 @@ def train_download(kind: Any, session_models: Any, lang: Any) -> list[str]:
     if isinstance(entry, BasicUNet):
         save_basic_unet(entry, folder)
         return [str(folder / "model.safetensors"), str(folder / "config.json")]
+    from diffusers import DDPMPipeline, UNet2DModel  # imported when first used (ARCHITECTURE.md, "Start-up")
+
     unet = entry.unet if isinstance(entry, DDPMPipeline) else entry
     if not isinstance(unet, UNet2DModel):
         raise ValueError(pick(TEXT, "no_model", lang).format(model=MODEL_NAMES[kind]))

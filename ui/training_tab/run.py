@@ -13,7 +13,6 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
-from diffusers import DDPMPipeline
 
 from diffusion_core import estimates, train_figures, training
 from diffusion_core.device import gpu_seconds, gpu_task, to_host
@@ -174,7 +173,12 @@ def _train_run(run: runs.Run, kind: str, data: str, rgb: bool, images: Any, conf
     estimate = run.admit(estimates.training_estimate(model, steps, batch, tuple(images.shape[1:]), previews=previews,
                                                      preview_batch=PREVIEW_COUNT))  # fmt: skip
     yield (skip, skip, skip, skip, runs.estimate_line(estimate, lang), code, skip, skip)
-    entry = model if kind == "basic" else DDPMPipeline(unet=model, scheduler=training.make_training_scheduler())
+    if kind == "basic":
+        entry = model
+    else:  # diffusers is imported when first used (ARCHITECTURE.md, "Start-up")
+        from diffusers import DDPMPipeline
+
+        entry = DDPMPipeline(unet=model, scheduler=training.make_training_scheduler())
     models = {**(session_models if isinstance(session_models, dict) else {}), kind: entry}
     loop = training.train_x0(model, images, config) if kind == "basic" else training.train_eps(model, images, config)
     preview = preview_images(data, images, seed)
