@@ -24,6 +24,7 @@ SUITES: dict[str, str] = {
     "concurrency": "diffusion_core.benchmarks.concurrency",  # 8 sessions at once: limits, latency, peak RSS
     "language": "diffusion_core.benchmarks.language",  # first paint of ?lang= and the switch, in Chromium
     "memory": "diffusion_core.benchmarks.soak",  # 200 sessions one after another: the server's RSS curve
+    "scrub": "diffusion_core.benchmarks.scrub",  # forward sliders in Chromium: keydown to frame drawn, before/after
 }
 
 
