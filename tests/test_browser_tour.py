@@ -198,7 +198,7 @@ def test_tour_noising_schedule_and_timestep(page, app_url):
     open_tab(page, app_url, "② DDPM 加噪")
     drawn = wait_for_view(page, "ddpm-view")
     chart = "#ddpm-view .dx-chart"
-    assert "linear" in page.locator(f"{chart} .dx-title").inner_text()
+    assert "linear" in page.locator(f"{chart} .dx-title").text_content()
     assert page.locator(f"{chart} polyline[stroke='#9ca3af']").count() == 4  # the other two schedules, faint
     linear_curve = page.locator(f"{chart} polyline[stroke='#2563eb']").get_attribute("points")
     formula = page.locator("#ddpm-view .dx-formula").inner_text()
