@@ -316,7 +316,7 @@ registry.views[viewId] = {
     },
     set(value) {
         const number = Number(value);
-        if (!Number.isFinite(number)) return;
+        if (!Number.isFinite(number) || (number === state.value && state.drawn > 0)) return;
         const payload = state.payload;
         if (payload && payload.kind === "ddpm") {
             state.value = Math.min(Math.max(Math.round(number), 0), state.arrays.alpha_bar.length - 1);
@@ -330,6 +330,16 @@ registry.views[viewId] = {
         return state;
     },
 };
+// The fastest path: the slider's own input event, before Gradio's change event (which then finds the value
+// drawn already). The slider is the one `follow` named (props.slider_id).
+if (props.slider_id) {
+    document.addEventListener("input", (event) => {
+        const target = event.target;
+        if (target && target.closest && target.closest(`#${props.slider_id}`) && target.matches("input")) {
+            registry.views[viewId].set(target.value);
+        }
+    }, true);
+}
 new MutationObserver(draw).observe(document.documentElement, {attributes: true, attributeFilter: ["data-dx-lang"]});
 watch("value", load);
 load();

@@ -10,7 +10,7 @@ noise kind, schedule); from then on every move of the slider is computed and dra
 * ``frames_payload``: a finished run's kept frames (PNG data URLs) and a text per frame, for a step scrubber.
 
 Use: ``view = scrub_view("my-view", label)`` somewhere in the layout, an event that returns the payload
-into ``view``, and ``follow(slider, "my-view")`` (a js-only ``.change``: no request reaches the server).
+into ``view``, and ``follow(slider, view)`` (page-side events only: no request reaches the server).
 The payload's texts hold both languages; the page shows the one in ``<html data-dx-lang>`` and follows a
 switch. Arrays travel as base64 of little-endian float32 (``"f32"``) or of bytes (``"u8"``, for images
 that are exactly k/255): 8 MNIST digits and their noise are about 70 kB of JSON.
@@ -180,6 +180,11 @@ def follow_js(elem_id: str) -> str:
     return f"(value) => {{ window.dxScrub && window.dxScrub.set({json.dumps(elem_id)}, value); return []; }}"
 
 
-def follow(slider: gr.Slider, elem_id: str) -> None:
-    """Redraw view ``elem_id`` whenever ``slider`` changes, in the page only (``fn=None``: no request)."""
-    slider.change(None, inputs=slider, outputs=None, js=follow_js(elem_id), queue=False, api_visibility="private")
+def follow(slider: gr.Slider, view: gr.HTML) -> None:
+    """Redraw ``view`` whenever ``slider`` changes, in the page only: the slider's own DOM ``input`` event
+    (the shortest path, for a learner's moves) and a js-only ``.change`` (``fn=None``: no request; for
+    values set by other events, e.g. T clamping t)."""
+    if slider.elem_id:
+        view.props["slider_id"] = slider.elem_id
+    js = follow_js(view.elem_id)
+    slider.change(None, inputs=slider, outputs=None, js=js, queue=False, api_visibility="private")

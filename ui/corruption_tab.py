@@ -212,7 +212,7 @@ def build(ctx: AppContext) -> None:
         with loc.widget(gr.Accordion, COMMON, "code", open=False):
             code = gr.Code(first[5], language="python")
 
-    follow(amount, "corrupt-view")
+    follow(amount, view)
     data_changes = [seed.change, source.change, upload.change]
     after_upload(data_changes, source, upload).success(
         fn=friendly(corruption_frames),

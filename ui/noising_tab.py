@@ -444,7 +444,7 @@ def build(ctx: AppContext) -> None:
             code = gr.Code(first[9], language="python")
 
     T.change(timestep_slider_update, [T, t], t, api_visibility="private", queue=False)
-    follow(t, "ddpm-view")
+    follow(t, view)
     data_changes = [
         schedule.change,
         noise_kind.change,

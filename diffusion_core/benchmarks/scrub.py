@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 from diffusion_core.benchmarks import BenchTable, percentile
 from diffusion_core.benchmarks.api import app_server, free_port, serve
@@ -27,6 +28,9 @@ SLIDERS = {  # slider -> (tab name in the app, the view the page draws, the imag
     "amount": ("corrupt-amount", "① Corruption", "corrupt-view", "corrupt-single"),
     "t": ("ddpm-t", "② DDPM noising", "ddpm-view", "ddpm-single"),
 }
+
+QUIET_S = 3.0  # before the moves: this long without a request to the server
+QUIET_LIMIT_S = 90.0  # ... waited for at most this long
 
 # Arrow keys' times, and the loads of the old page's images, recorded in the page.
 RECORD_JS = """() => {
@@ -53,11 +57,17 @@ def _moves(page, slider_id: str, moves: int, count, latency) -> tuple[list[float
     Returns:
         (latencies in ms, requests to the server during the moves).
     """
-    requests: list[str] = []
-    listener = lambda request: requests.append(request.url) if "/gradio_api/" in request.url else None  # noqa: E731
+    requests: list[float] = []
+    listener = lambda request: requests.append(time.monotonic()) if "/gradio_api/" in request.url else None  # noqa: E731
+    page.on("request", listener)
+    # 1. let the page's own start-up events end (an English page re-words its first results on the server)
+    start = time.monotonic()
+    while time.monotonic() - start < QUIET_LIMIT_S and time.monotonic() - max(requests, default=start) < QUIET_S:
+        page.wait_for_timeout(250)
+    requests.clear()
+    # 2. the moves, counting the requests they cause
     slider = page.locator(f"#{slider_id} input[type=range]").first
     slider.focus()
-    page.on("request", listener)
     latencies = []
     for _ in range(moves):
         before = count()
