@@ -145,31 +145,15 @@ function formulaValues(payload, stats) {
             mean: stats.mean, std: stats.std};
 }
 
-function drawChart(svg, payload) {
-    const chart = payload.chart;
-    if (!chart) {
-        svg.style.display = "none";
-        return;
-    }
-    svg.style.display = "";
-    const words = chart.labels[lang()];
-    const [left, right, top, bottom] = [46, 410, 34, 196];
-    const last = state.arrays.alpha_bar.length - 1;
-    const X = (t) => left + ((right - left) * t) / Math.max(last, 1);
-    const Y = (v) => bottom - (bottom - top) * v;
-    const line = (values, every) =>
-        Array.from(values, (v, i) => `${X(i * every).toFixed(1)},${Y(v).toFixed(1)}`).join(" ");
-    const curve = (values, color, width, dash, opacity) =>
-        `<polyline points="${line(values, 1)}" fill="none" stroke="${color}" stroke-width="${width}" ` +
-        `stroke-dasharray="${dash}" opacity="${opacity}"/>`;
-    const ab = state.arrays.alpha_bar, step = Math.max(1, Math.floor(ab.length / 400));
+function chartCurves(chart, words, ab, X, Y, line, left, right, top, bottom, last) {
+    const step = Math.max(1, Math.floor(ab.length / 400));
     const signal = [], noise = [];
     for (let i = 0; i < ab.length; i += step) {
         signal.push(Math.sqrt(ab[i]));
         noise.push(Math.sqrt(1 - ab[i]));
     }
     const scaleTo = (values) => (values.length > 1 ? (last / (values.length - 1)) : 1);
-    let parts = [];
+    const parts = [];
     for (const other of chart.others) {
         const every = scaleTo(other.signal);
         for (const [values, dash] of [[other.signal, ""], [other.noise, "2 3"]]) {
@@ -188,6 +172,35 @@ function drawChart(svg, payload) {
                `<text x="${right}" y="${bottom + 16}" text-anchor="end" class="dx-tick">${last}</text>` +
                `<text x="${(left + right) / 2}" y="${bottom + 30}" text-anchor="middle" class="dx-axis">` +
                `${words.x}</text>`);
+    parts.push(`<text x="4" y="16" class="dx-title">${words.title} · ${chart.schedule}</text>` +
+               `<text x="${right}" y="16" text-anchor="end" class="dx-legend"><tspan fill="#2563eb">━ ` +
+               `${words.signal}</tspan>  <tspan fill="#dc2626">━ ${words.noise}</tspan></text>`);
+    return parts.join("");
+}
+
+function drawChart(svg, payload) {
+    const chart = payload.chart;
+    if (!chart) {
+        svg.style.display = "none";
+        return;
+    }
+    svg.style.display = "";
+    const words = chart.labels[lang()];
+    const [left, right, top, bottom] = [46, 410, 34, 196];
+    const last = state.arrays.alpha_bar.length - 1;
+    const X = (t) => left + ((right - left) * t) / Math.max(last, 1);
+    const Y = (v) => bottom - (bottom - top) * v;
+    const line = (values, every) =>
+        Array.from(values, (v, i) => `${X(i * every).toFixed(1)},${Y(v).toFixed(1)}`).join(" ");
+    const ab = state.arrays.alpha_bar;
+    // the curves, axes and words change with the data or the language only: drawn once, then only the cursor
+    const key = `${state.loaded}|${lang()}`;
+    if (svg.dataset.key !== key) {
+        const curves = chartCurves(chart, words, ab, X, Y, line, left, right, top, bottom, last);
+        svg.innerHTML = `<g class="dx-static">${curves}</g><g class="dx-dynamic"></g>`;
+        svg.dataset.key = key;
+    }
+    const parts = [];
     const t = state.value, s = Math.sqrt(ab[t]), n = Math.sqrt(1 - ab[t]);
     const side = t < last * 0.8 ? 8 : -8, anchor = side > 0 ? "start" : "end";
     const [sy, ny] = s >= n ? [-8, 18] : [18, -8];
@@ -199,10 +212,7 @@ function drawChart(svg, payload) {
                `${s.toFixed(3)}</text>` +
                `<text x="${X(t) + side}" y="${Y(n) + ny}" text-anchor="${anchor}" class="dx-value" fill="#dc2626">` +
                `${n.toFixed(3)}</text>`);
-    parts.push(`<text x="4" y="16" class="dx-title">${words.title} · ${chart.schedule}</text>` +
-               `<text x="${right}" y="16" text-anchor="end" class="dx-legend"><tspan fill="#2563eb">━ ` +
-               `${words.signal}</tspan>  <tspan fill="#dc2626">━ ${words.noise}</tspan></text>`);
-    svg.innerHTML = parts.join("");
+    svg.querySelector(".dx-dynamic").innerHTML = parts.join("");
 }
 
 function draw() {
@@ -242,6 +252,7 @@ function load() {
         state.arrays.x = Float32Array.from(state.arrays.x, (v) => v / 255);
     }
     state.payload = payload;
+    state.loaded = (state.loaded || 0) + 1;
     if (state.value === undefined || state.value === null) state.value = payload.value;
     if (payload.kind === "ddpm") state.value = Math.min(Math.max(state.value, 0), state.arrays.alpha_bar.length - 1);
     if (payload.kind === "frames") state.value = payload.frames.length;
