@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from conftest import ARTIFACTS
 from PIL import Image
-from test_forward_tabs_browser import image_src, set_slider, wait_for_new_src
+from test_forward_tabs_browser import set_slider
 
 pytestmark = pytest.mark.e2e
 
@@ -104,6 +104,31 @@ def recorded(page, key: str) -> list[str]:
     return page.evaluate("(key) => window.__seen[key]", key)
 
 
+def wait_for_view(page, elem_id: str, drawn: int = 0, timeout: float = 60_000) -> int:
+    """Wait until the page-side view ``elem_id`` (ui.client_scrub) has drawn more than ``drawn`` times."""
+    page.wait_for_function(
+        "([id, n]) => Number((document.querySelector(`#${id} .dx-scrub`) || {dataset: {}}).dataset.drawn || 0) > n",
+        arg=[elem_id, drawn],
+        timeout=timeout,
+    )
+    return int(page.locator(f"#{elem_id} .dx-scrub").get_attribute("data-drawn"))
+
+
+def view_size(page, elem_id: str) -> list[int]:
+    return page.evaluate(
+        "(id) => { const c = document.querySelector(`#${id} .dx-single`); return [c.width, c.height]; }", elem_id
+    )
+
+
+def wait_for_view_text(page, elem_id: str, needle: str, timeout: float = 30_000) -> str:
+    page.wait_for_function(
+        "([id, needle]) => document.querySelector(`#${id} .dx-formula`).innerText.includes(needle)",
+        arg=[elem_id, needle],
+        timeout=timeout,
+    )
+    return page.locator(f"#{elem_id} .dx-formula").inner_text()
+
+
 def natural_size(page, selector: str) -> tuple[int, int]:
     return tuple(
         page.evaluate(
@@ -139,24 +164,22 @@ def test_tour_corruption_upload_and_amount(page, app_url, tmp_path):
     Image.fromarray(picture).save(path)
 
     open_tab(page, app_url, "① 损坏过程")
-    page.locator("#corrupt-single img").first.wait_for()
+    drawn = wait_for_view(page, "corrupt-view")
     wait_for_plot(page, "corrupt-histogram")
-    mnist = image_src(page, "corrupt-single")
-    assert natural_size(page, "#corrupt-single img")[0] == natural_size(page, "#corrupt-single img")[1]
+    assert view_size(page, "corrupt-view") == [28, 28]  # the page draws the digit at its own size
 
     page.locator("label", has_text="上传自己的图片").first.click()
     page.locator("input[type=file]").first.set_input_files(str(path))
-    uploaded = wait_for_new_src(page, "corrupt-single", mnist, timeout=30_000)
-    page.wait_for_function("() => document.querySelector('#corrupt-single img').naturalWidth > 0")
-    width, height = natural_size(page, "#corrupt-single img")
-    assert width * 24 == height * 40, f"the shown image {width}x{height} is not the 40x24 upload"
+    drawn = wait_for_view(page, "corrupt-view", drawn, timeout=30_000)
+    page.wait_for_function("() => document.querySelector('#corrupt-view .dx-single').width === 40")
+    width, height = view_size(page, "corrupt-view")
+    assert (width, height) == (40, 24), f"the shown image {width}x{height} is not the 40x24 upload"
+    page.wait_for_function("() => document.querySelector('#corrupt-strip img').naturalWidth > 6 * 40")
     strip_width, strip_height = natural_size(page, "#corrupt-strip img")
     assert strip_width > 6 * strip_height  # eight 40x24 pictures side by side
 
     set_slider(page, "corrupt-amount", 0.75)
-    after = wait_for_new_src(page, "corrupt-single", uploaded)
-    assert after not in (uploaded, mnist)
-    formula = wait_for_text(page, "corrupt-formula", "75%")
+    formula = wait_for_view_text(page, "corrupt-view", "75%")
     assert "25%" in formula  # the share of the input that is kept
     assert_no_traceback(page)
     screenshot(page, "corruption")
@@ -173,32 +196,23 @@ def bold_signal_curve(traces: list[dict]) -> dict:
 
 def test_tour_noising_schedule_and_timestep(page, app_url):
     open_tab(page, app_url, "② DDPM 加噪")
-    page.locator("#ddpm-single img").first.wait_for()
-    wait_for_plot(page, "ddpm-curve")
-    before = image_src(page, "ddpm-single")
-    traces = plot_traces(page, "ddpm-curve")
-    assert {t["name"] for t in traces} >= {"scaled_linear", "squaredcos_cap_v2"}  # the other schedules, faint
-    linear_curve = bold_signal_curve(traces)["y"]
-    formula = text(page, "ddpm-formula")
+    drawn = wait_for_view(page, "ddpm-view")
+    chart = "#ddpm-view .dx-chart"
+    assert "linear" in page.locator(f"{chart} .dx-title").text_content()
+    assert page.locator(f"{chart} polyline[stroke='#9ca3af']").count() == 4  # the other two schedules, faint
+    linear_curve = page.locator(f"{chart} polyline[stroke='#2563eb']").get_attribute("points")
+    formula = page.locator("#ddpm-view .dx-formula").inner_text()
 
     page.locator("#ddpm-schedule label", has_text="squaredcos_cap_v2").click()
-    cosine = wait_for_new_src(page, "ddpm-single", before)
-    page.wait_for_function(
-        "() => [...document.querySelector('#ddpm-curve .js-plotly-plot').data].some(t => t.name === 'linear')"
-    )
-    traces = plot_traces(page, "ddpm-curve")
-    assert "squaredcos_cap_v2" not in {t["name"] for t in traces}  # now the bold one
-    assert bold_signal_curve(traces)["y"] != linear_curve
-    page.wait_for_function("(old) => document.querySelector('#ddpm-formula').innerText !== old", arg=formula)
+    drawn = wait_for_view(page, "ddpm-view", drawn)
+    page.wait_for_function(f"() => document.querySelector('{chart} .dx-title').textContent.includes('squaredcos')")
+    assert page.locator(f"{chart} polyline[stroke='#2563eb']").get_attribute("points") != linear_curve
+    assert page.locator("#ddpm-view .dx-formula").inner_text() != formula
 
+    cursor = page.locator(f"{chart} .dx-cursor").get_attribute("x1")
     set_slider(page, "ddpm-t", 700)
-    late = wait_for_new_src(page, "ddpm-single", cosine)
-    assert late not in (before, cosine)
-    wait_for_text(page, "ddpm-formula", "t = 700")
-    page.wait_for_function(
-        """() => [...document.querySelector('#ddpm-curve .js-plotly-plot').data]
-                 .some(t => t.name === '当前 t' && JSON.stringify(t.x).includes('700'))"""
-    )
+    wait_for_view_text(page, "ddpm-view", "t = 700")
+    assert page.locator(f"{chart} .dx-cursor").get_attribute("x1") != cursor
     wait_for_plot(page, "ddpm-histogram")
     assert_no_traceback(page)
     screenshot(page, "noising")

@@ -16,7 +16,7 @@ LABEL_AND_PICTURE = """(id) => {
 }"""
 
 
-@pytest.mark.parametrize(("tab", "strip"), [("① 损坏过程", "corrupt-strip"), ("② DDPM 加噪", "ddpm-single")])
+@pytest.mark.parametrize(("tab", "strip"), [("① 损坏过程", "corrupt-strip"), ("② DDPM 加噪", "ddpm-strip")])
 def test_picture_labels_sit_above_the_pictures(page, app_url, tab, strip):
     page.goto(app_url + "/?lang=zh")  # the default: no language flip to wait for
     page.get_by_role("tab", name=tab).click()

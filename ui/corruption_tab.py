@@ -9,6 +9,7 @@ import torch
 
 from diffusion_core import corruption
 from diffusion_core.figures import fit_scale, histogram_figure, to_image
+from ui.client_scrub import both, follow, mix_payload, scrub_view, settled
 from ui.common import TEXT as COMMON
 from ui.common import after_upload, load_images, markdown, source_controls
 from ui.components import slider
@@ -57,6 +58,20 @@ TEXT: Text = {
         "with $noise \\sim U[0, 1)$. **{keep_pct:.0f}%** of the input is kept and the noise makes up **{a_pct:.0f}%**. The mix stays in "
         "[0, 1] (this batch: min {low:.3f}, max {high:.3f}).",
     },
+    "formula_live": {
+        "zh": '<span class="dx-eq"><i>x</i><sub>noisy</sub> = (1 − {a:.2f})·<i>x</i> + {a:.2f}·<i>noise</i> '
+        "= {keep:.2f} <i>x</i> + {a:.2f} <i>noise</i></span>"
+        "其中 <i>noise</i> ~ U[0, 1)。原图保留 <b>{keep_pct:.0f}%</b>，噪声占 <b>{a_pct:.0f}%</b>。混合后的像素仍在 "
+        "[0, 1] 内（这一批：最小 {low:.3f}，最大 {high:.3f}）。",
+        "en": '<span class="dx-eq"><i>x</i><sub>noisy</sub> = (1 − {a:.2f})·<i>x</i> + {a:.2f}·<i>noise</i> '
+        "= {keep:.2f} <i>x</i> + {a:.2f} <i>noise</i></span>"
+        "with <i>noise</i> ~ U[0, 1). <b>{keep_pct:.0f}%</b> of the input is kept and the noise makes up "
+        "<b>{a_pct:.0f}%</b>. The mix stays in [0, 1] (this batch: min {low:.3f}, max {high:.3f}).",
+    },
+    "batch_now": {
+        "zh": "这一批 8 张图，都在当前 amount 下（每张的噪声不同）",
+        "en": "The whole batch of 8 at the current amount (each with its own noise)",
+    },
 }
 
 CORRUPT_CODE = """import torch
@@ -93,6 +108,32 @@ x = transforms.ToTensor()(Image.open("my_image.png").convert("RGB")).unsqueeze(0
 x = x.repeat(8, 1, 1, 1)  # the same image 8 times for the strip"""
 
 
+def _noisy_batch(source: Any, seed: Any, upload: Any, lang: str) -> tuple[torch.Tensor, torch.Tensor, bool, int]:
+    """The view's data: ``(x, noise, is_mnist, seed)``; x (8, 1, 28, 28) digits or an upload repeated 8 times,
+    noise ``torch.rand`` of x's shape from ``seed`` (drawn once, so moving the slider only changes the mix)."""
+    seed = as_seed(seed)
+    x, is_mnist = load_images(source, seed, upload, lang)
+    strip = x if is_mnist else x.repeat(8, 1, 1, 1)
+    return strip, torch.rand(strip.shape, generator=torch.Generator().manual_seed(seed)), is_mnist, seed
+
+
+def corruption_frames(source: Any, seed: Any, amount: Any, upload: Any) -> str:
+    """Handler of the ``corruption_frames`` API: everything the page needs to draw any amount itself.
+
+    Returns:
+        A JSON string (``ui.client_scrub.mix_payload``): x and the noise as base64 arrays (8 digits: x as
+        bytes, the noise as float32), their shape, the amount now, and the formula's template in both
+        languages. The page computes ``(1 - a) * x + a * noise`` for every move of the slider. An upload is
+        sent once with the noise of its first copy only (the row of 8 copies is left to the server's strip).
+    """
+    amount = as_float(amount, "amount", 0.0, 1.0)
+    x, noise, is_mnist, _ = _noisy_batch(source, seed, upload, "en")
+    if not is_mnist:
+        x, noise = x[:1], noise[:1]
+    labels = {"single": both(TEXT, "single"), "row": both(TEXT, "batch_now")}
+    return mix_payload(x, noise, amount, both(TEXT, "formula_live"), labels)
+
+
 def corrupt(source: Any, seed: Any, amount: Any, upload: Any, lang: Any) -> tuple:
     """Handler of the ``corrupt`` API: widgets -> core ``corrupt`` -> pictures.
 
@@ -101,13 +142,9 @@ def corrupt(source: Any, seed: Any, amount: Any, upload: Any, lang: Any) -> tupl
     """
     lang = normalize_language(lang)
     amount = as_float(amount, "amount", 0.0, 1.0)
-    seed = as_seed(seed)
-    x, is_mnist = load_images(source, seed, upload, lang)
-    strip = x if is_mnist else x.repeat(8, 1, 1, 1)
-
     # 1. one noise draw, reused, so moving the slider only changes the mix
-    generator = torch.Generator().manual_seed(seed)
-    noise = torch.rand(strip.shape, generator=generator)
+    strip, noise, is_mnist, seed = _noisy_batch(source, seed, upload, lang)
+    x = strip[:1] if not is_mnist else strip
     # 2. the single view at the chosen amount, and the tutorial's linspace(0, 1, 8) strip
     mixed = corruption.corrupt(strip, amount, noise=noise)
     strip_noised = corruption.corrupt(strip, torch.linspace(0, 1, strip.shape[0]), noise=noise)
@@ -141,7 +178,14 @@ def corrupt(source: Any, seed: Any, amount: Any, upload: Any, lang: Any) -> tupl
 
 
 def build(ctx: AppContext) -> None:
-    """Build the Corruption tab."""
+    """Build the Corruption tab.
+
+    The amount slider is scrubbed in the page (``ui.client_scrub``): the view ``#corrupt-view`` gets the
+    data once from ``/corruption_frames`` when the images or the seed change, and draws every move itself.
+    The server's ``/corrupt`` redraws the strips, the histogram and the code when the data change, the
+    language changes or the learner lets go of the slider (the view's ``settle``); its single image and LaTeX formula stay
+    hidden outputs (the API returns them as before), the page shows the live ones.
+    """
     loc = ctx.loc
     # the first tab's view is drawn when the page loads, not at build time (ui.lazy_views)
     with loc.widget(gr.Tab, TEXT, "tab", id="corruption"):
@@ -153,12 +197,10 @@ def build(ctx: AppContext) -> None:
                     slider, TEXT, "amount", info="amount_info", minimum=0, maximum=1, value=0.3, step=0.01,
                     elem_id="corrupt-amount", name="amount",
                 )  # fmt: skip
-                formula = markdown("", elem_classes="formula", elem_id="corrupt-formula")
+                formula = markdown("", elem_classes="formula", elem_id="corrupt-formula", visible=False)
             with gr.Column(scale=3):
-                single = loc.widget(
-                    gr.Image, TEXT, "single", elem_id="corrupt-single", elem_classes="pixelated",
-                    height=340, format="png",
-                )  # fmt: skip
+                view = scrub_view("corrupt-view")  # filled when the page loads (ui.lazy_views)
+                single = gr.Image(elem_id="corrupt-single", visible=False, format="png")
         clean_row = loc.widget(gr.Image, TEXT, "clean_row", elem_classes="pixelated", height=130, format="png")
         noisy_row = loc.widget(
             gr.Image, TEXT, "noisy_row", elem_classes="pixelated", elem_id="corrupt-strip",
@@ -168,8 +210,17 @@ def build(ctx: AppContext) -> None:
         with loc.widget(gr.Accordion, COMMON, "code", open=False):
             code = gr.Code("", language="python")
 
-    triggers = [amount.change, seed.change, source.change, upload.change, ctx.lang.change, ctx.page_load]
-    after_upload(triggers, source, upload).success(
+    follow(amount, view)
+    data_changes = [seed.change, source.change, upload.change]
+    after_upload([*data_changes, ctx.page_load], source, upload).success(
+        fn=friendly(corruption_frames),
+        inputs=[source, seed, amount, upload],
+        outputs=view,
+        api_name="corruption_frames",
+        trigger_mode="always_last",
+        show_progress="hidden",
+    )
+    after_upload([*data_changes, settled(view), ctx.lang.change, ctx.page_load], source, upload).success(
         fn=friendly(corrupt),
         inputs=[source, seed, amount, upload, ctx.lang],
         outputs=[single, clean_row, noisy_row, histogram, formula, code],

@@ -22,12 +22,13 @@ from diffusion_core.noising import (
     noise_curves,
     seed_timesteps,
 )
+from ui.client_scrub import CHART_POINTS, both, ddpm_payload, follow, scrub_view, settled
 from ui.common import TEXT as COMMON
 from ui.common import after_upload, load_images, markdown, source_controls
 from ui.components import number, slider
 from ui.context import AppContext
 from ui.errors import as_choice, as_float, as_int, as_seed, friendly
-from ui.i18n import Text, normalize_language, pick
+from ui.i18n import LANGUAGES, Text, normalize_language, pick
 from ui.lazy_views import first_open
 
 NOISE_KINDS = ("randn", "rand")
@@ -108,6 +109,21 @@ TEXT: Text = {
         "At **t = {t}**, $\\bar\\alpha_t$ = **{ab:.4g}**; variance $1-\\bar\\alpha_t$ = **{var:.4g}**, SNR = **{snr:.3g}**. "
         "This batch of x_t: mean **{mean:.3f}**, standard deviation **{std:.3f}**.",
     },
+    "formula_live": {
+        "zh": '<span class="dx-eq"><i>x<sub>t</sub></i> = √<span class="dx-over">ᾱ<sub>t</sub></span> <i>x</i><sub>0</sub> '
+        '+ √<span class="dx-over">1 − ᾱ<sub>t</sub></span> <i>ε</i> = {s:.4f} <i>x</i><sub>0</sub> + {n:.4f} <i>ε</i></span>'
+        "当前 <b>t = {t}</b>，ᾱ<sub>t</sub> = <b>{ab:.4g}</b>；方差 1 − ᾱ<sub>t</sub> = <b>{var:.4g}</b>，"
+        "信噪比 SNR = <b>{snr:.3g}</b>。这一批 x<sub>t</sub>：均值 <b>{mean:.3f}</b>，标准差 <b>{std:.3f}</b>。",
+        "en": '<span class="dx-eq"><i>x<sub>t</sub></i> = √<span class="dx-over">ᾱ<sub>t</sub></span> <i>x</i><sub>0</sub> '
+        '+ √<span class="dx-over">1 − ᾱ<sub>t</sub></span> <i>ε</i> = {s:.4f} <i>x</i><sub>0</sub> + {n:.4f} <i>ε</i></span>'
+        "At <b>t = {t}</b>, ᾱ<sub>t</sub> = <b>{ab:.4g}</b>; variance 1 − ᾱ<sub>t</sub> = <b>{var:.4g}</b>, "
+        "SNR = <b>{snr:.3g}</b>. This batch of x<sub>t</sub>: mean <b>{mean:.3f}</b>, standard deviation "
+        "<b>{std:.3f}</b>.",
+    },
+    "batch_now": {
+        "zh": "这一批 8 张图，都在当前 t 下（截断到 [-1, 1]）",
+        "en": "The whole batch of 8 at the current t (clipped to [-1, 1])",
+    },
     "why_randn": {
         "zh": "**为什么用 randn 和 [-1, 1]？** DDPM 假设噪声 ε 来自均值 0、方差 1 的高斯分布（`torch.randn`，"
         "取值可以是任意实数，所以显示时要截断到 [-1, 1]），并把图片从 [0, 1] 映射到 [-1, 1]（`x * 2 - 1`），"
@@ -178,6 +194,70 @@ def read_schedule(schedule: Any, T: Any, beta_start: Any, beta_end: Any) -> Sche
     ).validate()
 
 
+def _noise_view(source: Any, seed: Any, upload: Any, schedule: Any, T: Any, beta_start: Any, beta_end: Any,
+                t: Any, noise_kind: Any, lang: str) -> tuple:  # fmt: skip
+    """Checked arguments and the view's data: ``(config, t, noise_kind, seed, x, x0, noise, is_mnist)``;
+    x in [0, 1] (8 digits, or an upload repeated 8 times), x0 = 2x - 1, noise drawn once from ``seed``."""
+    config = read_schedule(schedule, T, beta_start, beta_end)
+    t = as_int(t, "timestep t", 0, config.num_train_timesteps - 1)
+    noise_kind = as_choice(noise_kind, "noise", NOISE_KINDS)
+    seed = as_seed(seed)
+    x, is_mnist = load_images(source, seed, upload, lang)
+    x = x if is_mnist else x.repeat(8, 1, 1, 1)
+    x0 = to_model_range(x)  # (8, C, H, W) in [-1, 1]
+    # 1. one noise draw for the whole view, so moving t changes only the mix
+    noise = draw_noise(tuple(x0.shape), noise_kind, torch.Generator().manual_seed(seed))
+    return config, t, noise_kind, seed, x, x0, noise, is_mnist
+
+
+def _faint_curves(config: ScheduleConfig) -> list[dict[str, list[float]]]:
+    """The other schedules' sqrt(alpha_bar) and sqrt(1 - alpha_bar), about 200 points each, for context."""
+    others = []
+    for other in BETA_SCHEDULES:
+        if other != config.beta_schedule:
+            curves = noise_curves(config, beta_schedule=other)
+            every = max(1, len(curves.t) // CHART_POINTS)
+            others.append({
+                "signal": [round(float(v), 4) for v in curves.sqrt_alpha_bar[::every]],
+                "noise": [round(float(v), 4) for v in curves.sqrt_one_minus_alpha_bar[::every]],
+            })  # fmt: skip
+    return others
+
+
+def noising_frames(
+    source: Any,
+    seed: Any,
+    upload: Any,
+    schedule: Any,
+    T: Any,
+    beta_start: Any,
+    beta_end: Any,
+    t: Any,
+    noise_kind: Any,
+) -> str:
+    """Handler of the ``noising_frames`` API: everything the page needs to draw any t itself.
+
+    Returns:
+        A JSON string (``ui.client_scrub.ddpm_payload``): x in [0, 1] and the noise as base64 arrays, the
+        scheduler's ``alphas_cumprod`` (T float32 values), shapes, t now, the formula's template and the
+        chart's words in both languages, the other schedules' curves. The page computes
+        ``sqrt(alpha_bar_t) * (2x - 1) + sqrt(1 - alpha_bar_t) * noise`` for every move of the slider.
+    """
+    config, t, _, _, x, _, noise, is_mnist = _noise_view(
+        source, seed, upload, schedule, T, beta_start, beta_end, t, noise_kind, "en"
+    )
+    if not is_mnist:
+        x, noise = x[:1], noise[:1]
+    words = {lang: {key: TEXT[name][lang] for key, name in _CHART_WORDS.items()} for lang in LANGUAGES}
+    chart = {"schedule": config.beta_schedule, "labels": words, "others": _faint_curves(config)}
+    labels = {"single": both(TEXT, "single"), "row": both(TEXT, "batch_now")}
+    alpha_bar = make_scheduler(config).alphas_cumprod
+    return ddpm_payload(x, noise, alpha_bar, t, both(TEXT, "formula_live"), labels, chart)
+
+
+_CHART_WORDS = {"title": "curve_title", "x": "curve_x", "signal": "signal", "noise": "noise"}
+
+
 def ddpm_noise(
     source: Any,
     seed: Any,
@@ -197,16 +277,11 @@ def ddpm_noise(
         formula markdown, explanation markdown, code).
     """
     lang = normalize_language(lang)
-    config = read_schedule(schedule, T, beta_start, beta_end)
-    t = as_int(t, "timestep t", 0, config.num_train_timesteps - 1)
-    noise_kind = as_choice(noise_kind, "noise", NOISE_KINDS)
-    seed = as_seed(seed)
-    x, is_mnist = load_images(source, seed, upload, lang)
-    x0 = to_model_range(x if is_mnist else x.repeat(8, 1, 1, 1))  # (8, C, H, W) in [-1, 1]
-
     # 1. one noise draw for the whole view, so moving t changes only the mix
+    config, t, noise_kind, seed, _, x0, noise, is_mnist = _noise_view(
+        source, seed, upload, schedule, T, beta_start, beta_end, t, noise_kind, lang
+    )
     scheduler = make_scheduler(config)
-    noise = draw_noise(tuple(x0.shape), noise_kind, torch.Generator().manual_seed(seed))
     # 2. the tutorial's strip: timesteps linspace(0, T-1, 8), one per image
     strip_t = seed_timesteps(config.num_train_timesteps)
     noisy_strip, _ = add_noise(x0, strip_t, scheduler, noise=noise)
@@ -303,7 +378,15 @@ def timestep_slider_update(T: Any, t: Any) -> Any:
 
 
 def build(ctx: AppContext) -> None:
-    """Build the DDPM noising tab."""
+    """Build the DDPM noising tab.
+
+    The t slider is scrubbed in the page (``ui.client_scrub``): the view ``#ddpm-view`` gets x, the noise
+    and the alpha_bar table once from ``/noising_frames`` when the data or the schedule change, and draws
+    the image, the batch, the formula and the noise-level chart's cursor itself for every t. The server's
+    ``/ddpm_noise`` redraws the strips, the SNR chart, the histogram and the code when the data change,
+    the language changes or the learner lets go of the slider; its single image, schedule chart and LaTeX formula stay
+    hidden outputs (the API returns them as before).
+    """
     loc = ctx.loc
     with loc.widget(gr.Tab, TEXT, "tab", id="noising") as tab:  # its view is drawn when first opened (lazy_views)
         loc.text(markdown, TEXT, "lesson", elem_classes="lesson")
@@ -333,17 +416,16 @@ def build(ctx: AppContext) -> None:
                     beta_end = loc.widget(
                         number, TEXT, "beta_end", name="beta_end", value=0.02, minimum=1e-8, maximum=0.999
                     )
-                formula = markdown("", elem_classes="formula", elem_id="ddpm-formula")
+                formula = markdown("", elem_classes="formula", elem_id="ddpm-formula", visible=False)
                 explanation = markdown("", elem_id="ddpm-explanation")
             with gr.Column(scale=3):
-                single = loc.widget(
-                    gr.Image, TEXT, "single", elem_id="ddpm-single", elem_classes="pixelated",
-                    height=340, format="png",
-                )  # fmt: skip
-                curve = gr.Plot(elem_id="ddpm-curve", show_label=False)
+                view = scrub_view("ddpm-view")  # filled when the tab is first opened (ui.lazy_views)
+                single = gr.Image(elem_id="ddpm-single", visible=False, format="png")
+                curve = gr.Plot(elem_id="ddpm-curve", show_label=False, visible=False)
+        row_ids = {"clean_row": "ddpm-clean", "clipped_row": "ddpm-strip", "raw_row": "ddpm-raw"}
         rows = [
-            loc.widget(gr.Image, TEXT, key, elem_classes="pixelated", height=130, format="png")
-            for key in ("clean_row", "clipped_row", "raw_row")
+            loc.widget(gr.Image, TEXT, key, elem_classes="pixelated", height=130, format="png", elem_id=row_ids[key])
+            for key in row_ids
         ]
         with gr.Row():
             snr = gr.Plot(show_label=False)
@@ -352,22 +434,27 @@ def build(ctx: AppContext) -> None:
             code = gr.Code("", language="python")
 
     T.change(timestep_slider_update, [T, t], t, api_visibility="private", queue=False)
-    after_upload(
-        [
-            t.change,
-            schedule.change,
-            noise_kind.change,
-            seed.change,
-            source.change,
-            upload.change,
-            beta_start.change,
-            beta_end.change,
-            ctx.lang.change,
-            first_open(tab),
-        ],
-        source,
-        upload,
-    ).success(
+    follow(t, view)
+    data_changes = [
+        schedule.change,
+        noise_kind.change,
+        seed.change,
+        source.change,
+        upload.change,
+        T.change,
+        beta_start.change,
+        beta_end.change,
+    ]
+    opened = first_open(tab)
+    after_upload([*data_changes, opened], source, upload).success(
+        fn=friendly(noising_frames),
+        inputs=[source, seed, upload, schedule, T, beta_start, beta_end, t, noise_kind],
+        outputs=view,
+        api_name="noising_frames",
+        trigger_mode="always_last",
+        show_progress="hidden",
+    )
+    after_upload([*data_changes, settled(view), ctx.lang.change, opened], source, upload).success(
         fn=friendly(ddpm_noise),
         inputs=[source, seed, upload, schedule, T, beta_start, beta_end, t, noise_kind, ctx.lang],
         outputs=[single, *rows, curve, snr, histogram, formula, explanation, code],

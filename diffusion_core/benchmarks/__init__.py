@@ -27,6 +27,7 @@ SUITES: dict[str, str] = {
     "browser_sampling": "diffusion_core.benchmarks.browser_sampling",  # section B's default run: Chromium vs client
     "memory": "diffusion_core.benchmarks.soak",  # 200 sessions one after another: the server's RSS curve
     "classroom": "diffusion_core.benchmarks.classroom",  # 30 at once: 25 scrub the forward sliders, 5 sample
+    "scrub": "diffusion_core.benchmarks.scrub",  # forward sliders in Chromium: keydown to frame drawn, before/after
 }
 
 

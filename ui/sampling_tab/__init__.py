@@ -16,6 +16,7 @@ import gradio as gr
 
 from diffusion_core.device import on_zero_gpu
 from ui import runs
+from ui.client_scrub import follow_frames, play_js, settled
 from ui.common import markdown
 from ui.context import AppContext
 from ui.errors import friendly
@@ -49,22 +50,28 @@ def build(ctx: AppContext) -> None:
         if prepare is not None:
             prepare_fn, prepare_inputs, prepare_outputs = prepare
             event = event.then(friendly(prepare_fn), prepare_inputs, prepare_outputs, concurrency_limit=None, **quiet)
-        event = event.success(
+        run = event = event.success(
             friendly(handler), inputs, outputs, api_name=api_name, show_progress_on=section.status, **heavy
         )
         # on ZeroGPU the run is in a forked worker that cannot see the stop request: cancel the event there
         section.stop.click(runs.stop_sampling, None, None, cancels=[event] if on_zero_gpu() else None, **at_once)
+        return run
 
+    # a finished run's steps are sent to the page once; scrubbing and playing them then happen in the page
+    # (ui.client_scrub): no request per step
     start(a, mix.mix_sample, [a.steps, a.batch, a.seed, lang, ctx.session_models],
-          [a.figure, a.x, a.pred, a.scrub, a.state, a.status, a.code], "mix_sample")  # fmt: skip
-    a.scrub.input(mix.mix_scrub, [a.scrub, a.state, lang], [a.x, a.pred], trigger_mode="always_last", **quiet)
-    a.play.click(mix.mix_play, [a.state, lang], [a.scrub, a.x, a.pred], **quiet)
+          [a.figure, a.x, a.pred, a.scrub, a.state, a.status, a.code], "mix_sample"
+          ).then(mix.mix_frames, a.state, a.frames, **quiet)  # fmt: skip
+    follow_frames(a.scrub, "mix-frames", [a.x, a.pred])
+    a.play.click(None, js=play_js("mix-frames", "mix-scrub", int(mix.PLAY_FRAME_S * 1000)), queue=False, **quiet)
 
     start(b, scheduler_loop.ddpm_sample, [b.scheduler, b.steps, b.batch, b.seed, lang, ctx.session_models],
           [b.x_t, b.pred, b.noise, b.curve, b.status, b.state, b.scrub, b.final, b.gif, b.png, b.code],
-          "ddpm_sample")  # fmt: skip
-    b.scrub.input(scheduler_loop.ddpm_scrub, [b.scrub, b.state, lang], [b.x_t, b.pred, b.noise, b.curve, b.status],
-                  trigger_mode="always_last", **quiet)  # fmt: skip
+          "ddpm_sample").then(scheduler_loop.ddpm_frames, b.state, b.frames, **quiet)  # fmt: skip
+    follow_frames(b.scrub, "ddpm-frames", [b.x_t, b.pred, b.noise, b.status])
+    # the alpha_bar chart's cursor follows when the learner lets go of the scrubber (one request)
+    gr.on([settled(b.frames)], scheduler_loop.redraw_curve, [lang, b.state, b.scrub], b.curve, queue=False,
+          **quiet)  # fmt: skip
 
     # a missing model or a refused Hub id ends the run in the status, with no Error badges (see pipeline_prepare)
     start(c, pipeline.pipeline_sample, [c.source, c.hub_id, c.steps, c.batch, c.seed, lang, ctx.session_models],

@@ -18,6 +18,7 @@ from diffusion_core import estimates, sampling
 from diffusion_core.device import gpu_seconds, gpu_task
 from diffusion_core.sample_figures import mix_figure
 from ui import runs
+from ui.client_scrub import frames_payload, frames_store, png_data_url
 from ui.common import TEXT as COMMON
 from ui.common import markdown
 from ui.components import seed_number, slider
@@ -142,6 +143,24 @@ def mix_scrub(step: Any, state: Any, lang: Any):
     return _step_pair(state, index)
 
 
+def mix_frames(state: Any) -> str:
+    """The last mix run's steps for the page's scrubber and player (``ui.client_scrub.frames_payload``):
+    per step, x and the prediction as PNG grids at one pixel per pixel (the page enlarges them crisply).
+    Sent once when the run has finished; an empty payload before any run."""
+    if not isinstance(state, dict) or not state.get("x"):
+        return frames_payload([])
+    columns = square_columns(state["x"][0].shape[0])
+    frames = [
+        {
+            "images": [
+                png_data_url(grid_image(images[index].float(), 1, columns)) for images in (state["x"], state["pred"])
+            ]
+        }
+        for index in range(len(state["x"]))
+    ]
+    return frames_payload(frames)
+
+
 @friendly
 def mix_play(state: Any, lang: Any):
     """Play the last mix run step by step: (slider value, x image, prediction image) per frame."""
@@ -168,6 +187,7 @@ class MixSection:
     pred: gr.Image
     code: gr.Code
     state: gr.State
+    frames: gr.HTML  # the last run's steps, in the page (ui.client_scrub.frames_store)
 
 
 def build_section(loc: Localizer) -> MixSection:
@@ -199,5 +219,6 @@ def build_section(loc: Localizer) -> MixSection:
             first_code = MIX_CODE.format(n_steps=DEFAULT_MIX_STEPS, seed=SEED_DEFAULT, batch=DEFAULT_MIX_BATCH,
                                          model="bundled")  # fmt: skip
             code = gr.Code(first_code, language="python")
+        frames = frames_store("mix-frames")
     state = gr.State(None, time_to_live=SESSION_TTL_SECONDS)
-    return MixSection(steps, batch, seed, run, stop, status, figure, scrub, play, x, pred, code, state)
+    return MixSection(steps, batch, seed, run, stop, status, figure, scrub, play, x, pred, code, state, frames)

@@ -23,6 +23,7 @@ from diffusion_core.models import UNET2D_SEED_CONFIG
 from diffusion_core.noising import SEED_TRAINING_SCHEDULE, make_scheduler
 from diffusion_core.sample_figures import alpha_bar_figure, step_images, write_gif
 from ui import runs
+from ui.client_scrub import frames_payload, frames_store, png_data_url
 from ui.common import TEXT as COMMON
 from ui.common import download_folder, markdown
 from ui.components import seed_number, slider
@@ -246,6 +247,24 @@ def _stream_run(run: runs.Run, unet: Any, train_scheduler: Any, sampler: str, st
     yield (*images, curve, status, state, scrub, final_image, str(gif), str(png), code)
 
 
+def ddpm_frames(state: Any) -> str:
+    """The last run's kept frames for the page's scrubber (``ui.client_scrub.frames_payload``): per frame,
+    x_t, the predicted x0 and the predicted noise as PNG grids at one pixel per pixel (the page enlarges them
+    crisply) and the caption in both languages. Sent once when the run has finished."""
+    if not isinstance(state, dict) or not state.get("frames"):
+        return frames_payload([])
+    frames = []
+    for frame in state["frames"]:
+        x_t = frame["x_t"].float()
+        images = step_images(x_t, frame["pred_x0"].float(), frame["noise_pred"].float(), 1, square_columns(len(x_t)))
+        text = {
+            language: pick(TEXT, "frame", language).format(step=frame["step"] + 1, n=state["steps"], t=_format_t(frame["t"]))
+            for language in LANGUAGES
+        }  # fmt: skip
+        frames.append({"images": [png_data_url(image) for image in images], "text": text})
+    return frames_payload(frames)
+
+
 @friendly
 def ddpm_scrub(frame: Any, state: Any, lang: Any):
     """Show kept frame ``frame`` (1-based) of the last run: (x_t, pred_x0, noise, curve, caption)."""
@@ -293,6 +312,7 @@ class StepsSection:
     png: gr.File
     code: gr.Code
     state: gr.State
+    frames: gr.HTML  # the last run's kept frames, in the page (ui.client_scrub.frames_store)
 
 
 def build_section(loc: Localizer) -> StepsSection:
@@ -330,6 +350,7 @@ def build_section(loc: Localizer) -> StepsSection:
             first_code = ddpm_code(checkpoint_path(DDPM_DIR), "bundled", DEFAULT_SAMPLER, DEFAULT_STEPS, SEED_DEFAULT,
                                    DEFAULT_BATCH, UNET2D_SEED_CONFIG, vars(SEED_TRAINING_SCHEDULE))  # fmt: skip
             code = gr.Code(first_code, language="python")
+        frames = frames_store("ddpm-frames")
     state = gr.State(None, time_to_live=SESSION_TTL_SECONDS)
     return StepsSection(scheduler, steps, batch, seed, run, stop, status, scrub, x_t, pred, noise, curve, final, gif,
-                        png, code, state)  # fmt: skip
+                        png, code, state, frames)  # fmt: skip
