@@ -117,12 +117,13 @@ def build(ctx: AppContext) -> None:
 
         with loc.widget(gr.Accordion, COMMON, "code", open=False):
             code = gr.Code(quality.first_code(), language="python")
+        # this session's last live recompute, re-worded on a language switch (inside the tab: see ui.lazy_views)
+        live_result = gr.State(None)
 
     heavy = {"concurrency_id": "sample", "concurrency_limit": 2}
     live_inputs = [live_samplers, live_steps, live_n, live_seed, ctx.lang]
     # Stop ends the recompute after its current point, keeping the points so far (labelled partial)
     live_stop.click(runs.stop_sampling, None, None, api_visibility="private", show_progress="hidden", queue=False)
-    live_result = gr.State(None)  # this session's last live recompute, re-worded on a language switch
     live_button.click(friendly(quality.quality), live_inputs, [curves, curves_info, curves_table, code, live_result],
                       api_name="quality", **heavy)  # fmt: skip
     obj_outputs = [*obj_rows, obj_table, obj_summary, obj_figure, code]
