@@ -34,7 +34,16 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from diffusion_core.lazy_imports import warm_up_in_background
-from ui import classroom_tab, compare_tab, corruption_tab, inside_tab, noising_tab, sampling_tab, training_tab
+from ui import (
+    classroom_tab,
+    compare_tab,
+    corruption_tab,
+    inside_tab,
+    lazy_views,
+    noising_tab,
+    sampling_tab,
+    training_tab,
+)
 from ui.context import SESSION_TTL_SECONDS, AppContext, release_session_models
 from ui.errors import name_refused_files
 from ui.i18n import (
@@ -49,6 +58,7 @@ from ui.i18n import (
     Localizer,
     translated,
 )
+from ui.lazy_views import TabOpenings
 from ui.session_memory import keep_trained_sessions, max_sessions
 
 # in the tutorial's order; then the classroom mode, the same lesson guided for a projector (``?lesson=N``)
@@ -108,10 +118,12 @@ def build_app() -> gr.Blocks:
         lang.change(None, lang, None, js=SWITCH_JS, api_visibility="private", queue=False)
         session_models = gr.State({}, time_to_live=SESSION_TTL_SECONDS, delete_callback=release_session_models)
         keep_trained_sessions(session_models._id)  # beyond the session bound, learners' models are kept
-        context = AppContext(lang=lang, loc=loc, session_models=session_models, page_load=demo.load)
-        with gr.Tabs():
+        openings = TabOpenings()
+        context = AppContext(lang=lang, loc=loc, session_models=session_models, page_load=demo.load, openings=openings)
+        with gr.Tabs() as tabs:
             for tab in TABS:
                 tab.build(context)
+        openings.wire(tabs)
         if loc.components:  # computed content registered with loc.add: re-worded on the server
             lang.change(loc.apply, lang, loc.components, api_visibility="private", queue=False)
         demo.load(None, None, lang, js=LOAD_JS, api_visibility="private", queue=False)
@@ -119,9 +131,11 @@ def build_app() -> gr.Blocks:
 
 
 def configure(demo: gr.Blocks) -> gr.Blocks:
-    """Apply the queue limits (heavy events also share per-kind concurrency ids, see ``ui``) and name
-    refused file payloads (``ui.errors.name_refused_files``)."""
-    return name_refused_files(demo).queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=4)
+    """Apply the queue limits (heavy events also share per-kind concurrency ids, see ``ui``), name
+    refused file payloads (``ui.errors.name_refused_files``) and let one thread import diffusers while the
+    first events wait (``ui.lazy_views.import_before_events``)."""
+    demo = lazy_views.import_before_events(name_refused_files(demo))
+    return demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=4)
 
 
 def launch_kwargs() -> dict:

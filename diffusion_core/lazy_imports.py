@@ -10,6 +10,12 @@ checks that building the app imports none of ``DEFERRED``.
 
 Once the page is served, ``app.py`` calls ``warm_up_in_background``: a thread imports them, so the
 first visitor's first action finds them imported instead of paying for the import.
+
+Two threads must not import them for the first time at once: their import graphs share modules (torch._dynamo)
+and import each other in different orders, and Python's import deadlock avoidance then hands one thread a
+partly initialised module ("cannot import name 'DDPMScheduler' from 'diffusers'", seen when a page's first
+events arrived together). ``ensure_imported`` imports them once, in one thread at a time; the app runs it
+before every event until it has finished (``ui.lazy_views.import_before_events``).
 """
 
 from __future__ import annotations
@@ -47,15 +53,34 @@ def import_deferred() -> float:
     return time.perf_counter() - start
 
 
+_IMPORT_LOCK = threading.Lock()
+_imported = False
+
+
+def ensure_imported() -> float:
+    """``import_deferred`` once, one thread at a time: a caller waits while another thread imports.
+
+    Returns the seconds this call spent importing (0.0 once done)."""
+    global _imported
+    if _imported:
+        return 0.0
+    with _IMPORT_LOCK:
+        if _imported:
+            return 0.0
+        seconds = import_deferred()
+        _imported = True
+        return seconds
+
+
 def _warm_up() -> None:
     try:
-        logger.info("imported diffusers and torchvision in the background in %.1f s", import_deferred())
+        logger.info("imported diffusers and torchvision in the background in %.1f s", ensure_imported())
     except Exception:  # a failed warm-up costs only speed: the first use imports (and reports) it again
         logger.exception("could not import diffusers and torchvision in the background")
 
 
 def warm_up_in_background() -> threading.Thread:
-    """Start ``import_deferred`` in a daemon thread; return the thread."""
+    """Start ``ensure_imported`` in a daemon thread; return the thread."""
     thread = threading.Thread(target=_warm_up, name="import-deferred", daemon=True)
     thread.start()
     return thread

@@ -13,6 +13,7 @@ import gradio as gr
 from diffusion_core.checks import seconds_from_env
 from diffusion_core.device import pick_device
 from ui.i18n import Localizer
+from ui.lazy_views import TabOpenings
 
 logger = logging.getLogger(__name__)
 
@@ -71,9 +72,12 @@ class AppContext:
             last training update.
         page_load: the page's ``load`` event (``demo.load``), a trigger for ``gr.on``: the first tab
             draws its view there, not at build time (``ui.lazy_views``).
+        openings: ``openings.first_open(tab)`` is the event of a tab's first opening in a session (the
+            other tabs draw their views there; ``app.py`` wires it to the ``gr.Tabs``).
     """
 
     lang: gr.Radio
     loc: Localizer
     session_models: gr.State
     page_load: Callable[..., Any]
+    openings: TabOpenings

@@ -29,7 +29,6 @@ from ui.components import number, slider
 from ui.context import AppContext
 from ui.errors import as_choice, as_float, as_int, as_seed, friendly
 from ui.i18n import LANGUAGES, Text, normalize_language, pick
-from ui.lazy_views import first_open
 
 NOISE_KINDS = ("randn", "rand")
 HISTOGRAM_TICKS = (0.001, 0.01, 0.1, 1.0)  # the log axis of the pixel-value histogram
@@ -445,7 +444,7 @@ def build(ctx: AppContext) -> None:
         beta_start.change,
         beta_end.change,
     ]
-    opened = first_open(tab)
+    opened = ctx.openings.first_open(tab)
     after_upload([*data_changes, opened], source, upload).success(
         fn=friendly(noising_frames),
         inputs=[source, seed, upload, schedule, T, beta_start, beta_end, t, noise_kind],

@@ -56,7 +56,7 @@ def build(ctx: AppContext) -> None:
     for number, button, stop_openings in zip(presenter.STOP_NUMBERS, buttons, openings, strict=True):
         button.click(None, js=presenter.show_js(number))  # in the page, at once
         for opening, filled in stop_openings:  # on the server, the first time: computed on first use
-            triggers = [button.click, tab.select] if number == 1 else [button.click]
+            triggers = [button.click, ctx.openings.first_open(tab)] if number == 1 else [button.click]
             gr.on(triggers, opening.fn, [filled, *opening.inputs], [filled, *opening.outputs], **QUIET)
 
 

@@ -22,7 +22,6 @@ from ui.inside_tab import basic_unet, unet2d
 from ui.inside_tab.basic_unet import show_upload, step_of_row, trace_shapes
 from ui.inside_tab.text import TEXT
 from ui.inside_tab.unet2d import unet2d_anatomy, unet2d_code
-from ui.lazy_views import first_open
 
 
 def build(ctx: AppContext) -> None:
@@ -37,7 +36,7 @@ def build(ctx: AppContext) -> None:
         with loc.widget(gr.Accordion, COMMON, "code", open=False):
             walk_code = gr.Code("", language="python")
             anatomy_code = gr.Code("", language="python")
-    opened = first_open(tab)
+    opened = ctx.openings.first_open(tab)
     walk_inputs = [source, seed, batch, channels, height, width, upload, step]
     shape = [batch, channels, height, width]
 

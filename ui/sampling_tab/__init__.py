@@ -20,7 +20,6 @@ from ui.client_scrub import follow_frames, play_js, settled
 from ui.common import markdown
 from ui.context import AppContext
 from ui.errors import friendly
-from ui.lazy_views import first_open
 from ui.sampling_tab import mix, pipeline, scheduler_loop
 from ui.sampling_tab.shared import status_in_language
 from ui.sampling_tab.text import TEXT
@@ -84,5 +83,5 @@ def build(ctx: AppContext) -> None:
         lang.change(status_in_language, [section.status, section.state, lang], section.status,
                     api_visibility="private", queue=False)  # fmt: skip
     # B's alpha_bar chart needs diffusers' scheduler: drawn when the tab is first opened (ui.lazy_views)
-    gr.on([lang.change, first_open(tab)], scheduler_loop.redraw_curve, [lang, b.state, b.scrub], b.curve,
+    gr.on([lang.change, ctx.openings.first_open(tab)], scheduler_loop.redraw_curve, [lang, b.state, b.scrub], b.curve,
           api_visibility="private", queue=False)  # fmt: skip

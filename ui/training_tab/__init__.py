@@ -25,7 +25,6 @@ from ui.components import number, seed_number, slider
 from ui.context import AppContext
 from ui.errors import friendly
 from ui.i18n import pick
-from ui.lazy_views import first_open
 from ui.training_tab import controls
 from ui.training_tab.downloads import train_download, train_reset
 from ui.training_tab.run import TRAIN_CONCURRENCY, idle_rows, loss_plot, redraw_loss, request_stop, train
@@ -90,7 +89,7 @@ def build(ctx: AppContext) -> None:
             code = gr.Code(initial_code, language="python")
         run_state = gr.State({}, time_to_live=60 * 60)
 
-    first_open(tab)(idle_rows, None, [row_input, row_noisy, row_pred], **PRIVATE)
+    ctx.openings.first_open(tab)(idle_rows, None, [row_input, row_noisy, row_pred], **PRIVATE)
     kind.change(controls.model_changed, [kind, ctx.lang], [row_noisy, row_pred, lr], **PRIVATE)
     kind.change(controls.rgb_visibility, [data, kind], rgb, **PRIVATE)
     data.change(controls.upload_visibility, [data, kind], [uploads, rgb], **PRIVATE)
