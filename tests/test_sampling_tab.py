@@ -3,6 +3,7 @@ gradio_client (streaming, bad inputs), and a real Chromium playing a sampling ru
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
@@ -49,11 +50,10 @@ def test_mix_handler_streams_the_two_column_figure(session_models):
     assert scrub["value"] == 4 and scrub["interactive"] is True
     assert "Step 4/4" in status and "this session's trained model" in status
     assert "n_steps = 4" in code and "manual_seed(1)" in code and "torch.rand(3, 1, 28, 28" in code
-    # play walks every step; scrub shows any one
-    frames = list(mix.mix_play(state, "en"))
-    assert [frame[0]["value"] for frame in frames] == [1, 2, 3, 4]
-    first_x, _ = mix.mix_scrub(1, state, "en")
-    assert first_x.tobytes() != frames[-1][1].tobytes()  # step 1 (noise) differs from step 4
+    # the page's scrubber and player get every step once: x and the prediction per step
+    frames = json.loads(mix.mix_frames(state))["frames"]
+    assert len(frames) == 4 and all(len(frame["images"]) == 2 for frame in frames)
+    assert frames[0]["images"][0] != frames[-1]["images"][0]  # step 1 (noise) differs from step 4
 
 
 def test_ddpm_handler_streams_frames_and_writes_gif_and_png(session_models):
@@ -71,8 +71,8 @@ def test_ddpm_handler_streams_frames_and_writes_gif_and_png(session_models):
     with Image.open(png) as grid:
         assert grid.size == final.size
     assert "DDIMScheduler.from_config" in code and "set_timesteps(6)" in code
-    caption = scheduler_loop.ddpm_scrub(1, state, "en")[-1]
-    assert caption.startswith("Step 1/6")
+    frames = json.loads(scheduler_loop.ddpm_frames(state))["frames"]
+    assert len(frames) == 6 and frames[0]["text"]["en"].startswith("Step 1/6")
 
 
 def test_ddpm_handler_keeps_a_bounded_number_of_frames(session_models, monkeypatch):

@@ -23,7 +23,7 @@ from ui.common import TEXT as COMMON
 from ui.common import markdown
 from ui.components import seed_number, slider
 from ui.context import SESSION_TTL_SECONDS
-from ui.errors import as_int, as_seed, friendly
+from ui.errors import as_int, as_seed
 from ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, Localizer, normalize_language, pick
 from ui.sampling_tab.shared import (
     MAX_BATCH,
@@ -31,7 +31,6 @@ from ui.sampling_tab.shared import (
     SEED_DEFAULT,
     STREAM_EVERY_S,
     grid_image,
-    last_run,
     resolve_basic,
     square_columns,
 )
@@ -135,14 +134,6 @@ def mix_sample(n_steps: Any, batch: Any, seed: Any, lang: Any, session_models: A
                 return
 
 
-@friendly
-def mix_scrub(step: Any, state: Any, lang: Any):
-    """Show step ``step`` (1-based) of the last mix run: (x image, prediction image)."""
-    state = last_run(state, "x", lang)
-    index = min(as_int(step, "step", 1, MAX_MIX_STEPS) - 1, len(state["x"]) - 1)
-    return _step_pair(state, index)
-
-
 def mix_frames(state: Any) -> str:
     """The last mix run's steps for the page's scrubber and player (``ui.client_scrub.frames_payload``):
     per step, x and the prediction as PNG grids at one pixel per pixel (the page enlarges them crisply).
@@ -159,15 +150,6 @@ def mix_frames(state: Any) -> str:
         for index in range(len(state["x"]))
     ]
     return frames_payload(frames)
-
-
-@friendly
-def mix_play(state: Any, lang: Any):
-    """Play the last mix run step by step: (slider value, x image, prediction image) per frame."""
-    state = last_run(state, "x", lang)
-    for index in range(len(state["x"])):
-        yield (gr.update(value=index + 1), *_step_pair(state, index))
-        time.sleep(PLAY_FRAME_S)
 
 
 @dataclass

@@ -28,7 +28,7 @@ from ui.common import TEXT as COMMON
 from ui.common import download_folder, markdown
 from ui.components import seed_number, slider
 from ui.context import ON_GPU, SESSION_TTL_SECONDS
-from ui.errors import as_choice, as_int, as_seed, friendly
+from ui.errors import as_choice, as_int, as_seed
 from ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, Localizer, normalize_language, pick
 from ui.sampling_tab.shared import (
     GRID_WIDTH,
@@ -39,7 +39,6 @@ from ui.sampling_tab.shared import (
     checkpoint_path,
     grid_image,
     grid_scale,
-    last_run,
     resolve_ddpm,
     square_columns,
 )
@@ -263,14 +262,6 @@ def ddpm_frames(state: Any) -> str:
         }  # fmt: skip
         frames.append({"images": [png_data_url(image) for image in images], "text": text})
     return frames_payload(frames)
-
-
-@friendly
-def ddpm_scrub(frame: Any, state: Any, lang: Any):
-    """Show kept frame ``frame`` (1-based) of the last run: (x_t, pred_x0, noise, curve, caption)."""
-    state = last_run(state, "frames", lang)
-    index = min(as_int(frame, "frame", 1, MAX_STEPS) - 1, len(state["frames"]) - 1)
-    return _frame_outputs(state, index, normalize_language(lang))
 
 
 def redraw_curve(lang: Any, state: Any, frame: Any):
