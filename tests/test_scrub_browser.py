@@ -40,6 +40,15 @@ def open_view(page, app_url: str, tab: str, view: str, lang: str = "zh") -> None
     page.goto(f"{app_url}/?lang={lang}")
     page.get_by_role("tab", name=TABS[lang][tab]).click()
     page.wait_for_function("(id) => document.querySelector(`#${id} .dx-scrub[data-drawn]`)", arg=view)
+    # the server's part of the tab (strips, charts) is drawn when the tab first opens (ui.lazy_views): wait for
+    # its pictures, so that their downloads are not counted as requests of the scrubbing
+    rows = {"corrupt-view": 2, "ddpm-view": 3}[view]  # the image rows the server draws below the view
+    page.wait_for_function(
+        "(n) => { const images = Array.from(document.querySelectorAll('.pixelated img'))"
+        "  .filter((image) => image.offsetParent !== null);"
+        " return images.length >= n && images.every((image) => image.complete && image.naturalWidth > 0); }",
+        arg=rows,
+    )
 
 
 def counted(requests: list[str]):
