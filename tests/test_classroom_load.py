@@ -34,6 +34,7 @@ from diffusion_core.benchmarks.classroom import (
     SCRUBBERS,
     Call,
     _next_index,
+    frames_plan,
     learner_script,
     per_move_plan,
     required,
@@ -82,6 +83,20 @@ def test_a_scrubbing_learners_moves_stay_within_the_widgets():
     assert learner_script(4) == learner_script(4) != learner_script(5)  # seeded per learner
     assert per_move_plan(learner_script(0))[1].args == ("mnist", 0, learner_script(0)[0].values[1], None, "zh")
     assert "per_move" in SCRUB_PLANS
+
+
+def test_in_the_page_a_drag_costs_its_frames_once_and_one_event_on_release():
+    script = learner_script(7)
+    plan = frames_plan(script)
+    frames = [call for call in plan if call.api_name.endswith("_frames")]
+    releases = [call for call in plan if not call.api_name.endswith("_frames")]
+    assert len(releases) == len(script)  # one /corrupt or /ddpm_noise per drag, at the drag's last value
+    assert [call.args[2] if call.api_name == "/corrupt" else call.args[7] for call in releases] == [
+        drag.values[-1] for drag in script
+    ]
+    assert len(frames) == len({drag.choice for drag in script}) < len(script)  # a new choice only
+    assert frames[0].args == ("mnist", script[0].seed, script[0].values[0], None)
+    assert all(call.drag is None for call in plan)  # nothing to coalesce: the moves never reach the server
 
 
 def test_inputs_that_come_while_an_event_is_in_flight_are_coalesced():
@@ -144,7 +159,8 @@ def test_a_class_of_30_scrubs_and_samples_without_an_error(tmp_path):
     assert (result.sessions("scrub"), result.sessions("sample")) == (SCRUBBERS, SAMPLERS)
     # 2. ...with its pictures: the single image and the rows of each move, the grids of each run
     for record in result.records:
-        expected = {"/corrupt": 3, "/ddpm_noise": 4, "/mix_sample": 3, "/ddpm_sample": 5}[record.api_name]
+        expected = {"/corruption_frames": 0, "/noising_frames": 0, "/corrupt": 3, "/ddpm_noise": 4, "/mix_sample": 3,
+                    "/ddpm_sample": 5}[record.api_name]  # fmt: skip
         assert record.pictures_in_result == expected, record
     for learner in result.learners:
         records = [r for r in result.records if r.session == learner.index]

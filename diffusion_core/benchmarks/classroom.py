@@ -5,8 +5,8 @@ its own ``gradio_client.Client`` (its own Gradio session) in its own thread, and
 list of :class:`Call` (an API name, its arguments, and the pause before it), made from what the learner
 does (:class:`Drag`: choose images, seed and schedule, then drag a slider through some values).
 
-* **Scrubbing learners** (``SCRUBBERS``) drag the Corruption *amount* and the DDPM *t* sliders. Today
-  every move of a slider is one server event (``/corrupt`` or ``/ddpm_noise``; the page's
+* **Scrubbing learners** (``SCRUBBERS``) drag the Corruption *amount* and the DDPM *t* sliders. Before the
+  sliders scrubbed in the page, every move of a slider was one server event (``/corrupt`` or ``/ddpm_noise``; the page's
   ``trigger_mode="always_last"`` keeps one event of a session in flight and sends the slider's latest
   value when it returns): :func:`per_move_plan`.
 * **Sampling learners** (``SAMPLERS``) press the Sampling tab's two buttons with the page's CPU
@@ -18,21 +18,10 @@ After each event the learner's client fetches the new PNG pictures of its result
 (pictures already fetched by that session are not fetched again, like a browser's cache). A monitor
 samples the server's resident memory (process and children, every 0.2 s) and Gradio's queue.
 
-**Where the frames plan goes** (branch ``scrub``: the sliders move in the page; one
-``/corruption_frames`` or ``/noising_frames`` call per choice of images, seed and schedule, no server
-event per move). Next to :func:`per_move_plan`, a few lines::
-
-    def frames_plan(script):
-        calls, held = [], {}  # lesson -> the choice whose frames the page holds
-        for drag in script:
-            if held.get(drag.lesson) != drag.choice:  # new images, seed or schedule: one call, all the frames
-                held[drag.lesson] = drag.choice
-                calls.append(Call("/corruption_frames" if drag.lesson == "corruption" else "/noising_frames",
-                                  <the endpoint's args for drag>, drag.pause_s))
-        return calls  # (the drags' own time, pause + moves, could be added to the next call's think_s)
-
-then ``SCRUB_PLANS["frames"] = frames_plan``; ``run_class(plan="frames")`` runs it, and a phase
-``("the class, frames plan", {..., "plan": "frames"})`` in :func:`_phases` puts before and after in one run.
+* **The frames plan** (:func:`frames_plan`, the app's own since the sliders scrub in the page): one
+  ``/corruption_frames`` or ``/noising_frames`` call when a learner chooses new images, seed or schedule, no
+  server event while the slider moves, and one ``/corrupt`` or ``/ddpm_noise`` when the learner lets go (the
+  strips and the histogram). The per-move plan stays as the "before", measured in the same run.
 
 Like the other API suites this module only *drives* the app over HTTP; ``gradio_client``, ``httpx``
 and ``psutil`` are imported lazily. ``tests/test_classroom_load.py`` runs the same load and asserts
@@ -73,7 +62,7 @@ MIX_STEPS, MIX_BATCH = 5, 8  # ui/sampling_tab/mix.py: DEFAULT_MIX_STEPS, DEFAUL
 CPU_SAMPLER, CPU_STEPS, CPU_BATCH = "dpm++", 20, 16  # ui/sampling_tab/scheduler_loop.py on a CPU
 SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2")  # diffusion_core.noising.BETA_SCHEDULES
 PICTURES = (".png", ".webp", ".jpg", ".jpeg")  # files a page draws (a GIF download is fetched only on a click)
-API_NAMES = ("/corrupt", "/ddpm_noise", "/mix_sample", "/ddpm_sample")
+API_NAMES = ("/corruption_frames", "/noising_frames", "/corrupt", "/ddpm_noise", "/mix_sample", "/ddpm_sample")
 ALONE_SCRUB, ALONE_SAMPLE = "one scrubbing learner alone", "one sampling learner alone"  # the baselines' phases
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -161,8 +150,32 @@ def per_move_plan(script: Sequence[Drag]) -> list[Call]:
     return calls
 
 
-# name -> plan; the frames plan of branch `scrub` goes here (see the module's docstring)
-SCRUB_PLANS: dict[str, Callable[[Sequence[Drag]], list[Call]]] = {"per_move": per_move_plan}
+def frames_call(drag: Drag) -> tuple[str, tuple]:
+    """The call that sends the page everything a drag's slider needs: ``/corruption_frames`` or ``/noising_frames``."""
+    if drag.lesson == "corruption":  # (source, seed, amount, upload)
+        return "/corruption_frames", ("mnist", drag.seed, drag.values[0], None)
+    # (source, seed, upload, schedule, T, beta_start, beta_end, t, noise kind): the tab's defaults
+    return "/noising_frames", ("mnist", drag.seed, None, drag.schedule, 1000, 1e-4, 0.02, drag.values[0], "randn")
+
+
+def frames_plan(script: Sequence[Drag]) -> list[Call]:
+    """The app's plan since the sliders scrub in the page: a frames call for each new choice of images, seed
+    or schedule; the moves themselves cost nothing; letting go of the slider costs one ``/corrupt`` or
+    ``/ddpm_noise`` (the strips and the histogram at the final value), after the drag's own time."""
+    calls, held = [], {}  # lesson -> the choice whose frames the page holds
+    for drag in script:
+        think_s = drag.pause_s
+        if held.get(drag.lesson) != drag.choice:
+            held[drag.lesson] = drag.choice
+            calls.append(Call(*frames_call(drag), think_s))
+            think_s = 0.0
+        drag_s = MOVE_INTERVAL_S * (len(drag.values) - 1)
+        calls.append(Call(*move_call(drag, drag.values[-1]), think_s + drag_s))
+    return calls
+
+
+# name -> plan: "per_move" is the server-side slider of before, "frames" the app's page-side scrubbing
+SCRUB_PLANS: dict[str, Callable[[Sequence[Drag]], list[Call]]] = {"per_move": per_move_plan, "frames": frames_plan}
 
 
 def sampling_plan(index: int, rounds: int = SAMPLING_ROUNDS) -> list[Call]:
@@ -396,7 +409,7 @@ def run_class(
     samplers: int = SAMPLERS,
     drags: int = DRAGS,
     moves: int = MOVES_PER_DRAG,
-    plan: str = "per_move",
+    plan: str = "frames",
     rounds: int = SAMPLING_ROUNDS,
     deadline_s: float = DEADLINE_S,
     first_index: int = 0,
@@ -462,13 +475,18 @@ def _phases(quick: bool) -> list[tuple[str, dict[str, Any]]]:
     """The phases of a benchmark run, in order, as (label, ``run_class`` keywords): the baselines first."""
     drags = DRAGS // 2 if quick else DRAGS
     phases = [
-        (ALONE_SCRUB, {"scrubbers": 1, "samplers": 0, "drags": drags, "first_index": 1000}),
+        (ALONE_SCRUB, {"scrubbers": 1, "samplers": 0, "drags": drags, "first_index": 1000, "plan": "per_move"}),
         (ALONE_SAMPLE, {"scrubbers": 0, "samplers": 1, "rounds": 1, "first_index": 1001}),
     ]
     if not quick:
-        phases.append((f"{SCRUBBERS} scrubbing, no samplers", {"samplers": 0, "drags": drags, "first_index": 2000}))
-    phases.append((f"the class: {SCRUBBERS} scrubbing + {SAMPLERS} sampling",
-                   {"drags": drags, "rounds": 1 if quick else SAMPLING_ROUNDS}))  # fmt: skip
+        phases.append(
+            (f"{SCRUBBERS} scrubbing in the page, no samplers", {"samplers": 0, "drags": drags, "first_index": 2000})
+        )
+    rounds = 1 if quick else SAMPLING_ROUNDS
+    phases.append((f"before: the class, a server event per slider move ({SCRUBBERS} scrubbing + {SAMPLERS} sampling)",
+                   {"drags": drags, "rounds": rounds, "plan": "per_move", "first_index": 3000}))  # fmt: skip
+    phases.append((f"the class: {SCRUBBERS} scrubbing in the page + {SAMPLERS} sampling",
+                   {"drags": drags, "rounds": rounds, "plan": "frames"}))  # fmt: skip
     return phases
 
 
