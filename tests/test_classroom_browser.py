@@ -57,8 +57,9 @@ def reveal(page, name: str, choice: str) -> str:
     """Commit to ``choice`` (its label) in question ``name``, press Reveal, return the verdict's visible text."""
     page.locator(f"#{name}-answer label", has_text=choice).first.click()
     page.locator(f"#{name}-reveal").click()
+    # the verdict starts with ✓ or ✗ (while the reveal runs, the box shows Gradio's "processing | 0.2s")
     page.wait_for_function(
-        "(id) => { const e = document.getElementById(id); return e && e.innerText.trim().length > 20; }",
+        "(id) => { const e = document.getElementById(id); return e && /^[✓✗]/.test(e.innerText.trim()); }",
         arg=f"{name}-result",
         timeout=90_000,
     )
