@@ -326,6 +326,25 @@ class Endpoint:
     stateful: bool = False  # uses this session's trained models: called through the `trainer` client
 
 
+# /ddpm_noise and /noising_frames take the same DDPM noising widgets (the first also the language)
+NOISING_PARAMS = {
+    "source": choice("source", ("mnist", "upload"), null="source must be one of"),
+    "seed": seed(),
+    "upload": image(),
+    "schedule": choice(
+        "schedule", ("linear", "scaled_linear", "squaredcos_cap_v2"), null="beta schedule must be one of"
+    ),
+    "T": number("T (num_train_timesteps)", 2, MAX_TRAIN_TIMESTEPS, whole=True),
+    "beta_start": number("beta_start", 1e-8, 0.5, whole=False),
+    "beta_end": number("beta_end", 1e-8, 0.999, whole=False),
+    "t": number("timestep t", 0, 999, whole=True),
+    "noise_kind": choice("noise_kind", ("randn", "rand"), null="noise must be one of"),
+    "(combinations)": [
+        Case("t beyond a small T", 50, r"timestep t must be between 0 and 9", changes={"T": 10, "t": 50}),
+        Case("beta_start above beta_end", 0.3, r"smaller", changes={"beta_start": 0.3, "beta_end": 0.1}),
+    ],
+}
+
 TABLE: dict[str, Endpoint] = {
     "corrupt": Endpoint(
         base={"source": "mnist", "seed": 0, "amount": 0.3, "upload": None, "lang": "en"},
@@ -352,24 +371,7 @@ TABLE: dict[str, Endpoint] = {
             "lang": "en",
         },
         check=lambda out: "t = 250" in out[7],
-        params={
-            "source": choice("source", ("mnist", "upload"), null="source must be one of"),
-            "seed": seed(),
-            "upload": image(),
-            "schedule": choice(
-                "schedule", ("linear", "scaled_linear", "squaredcos_cap_v2"), null="beta schedule must be one of"
-            ),
-            "T": number("T (num_train_timesteps)", 2, MAX_TRAIN_TIMESTEPS, whole=True),
-            "beta_start": number("beta_start", 1e-8, 0.5, whole=False),
-            "beta_end": number("beta_end", 1e-8, 0.999, whole=False),
-            "t": number("timestep t", 0, 999, whole=True),
-            "noise_kind": choice("noise_kind", ("randn", "rand"), null="noise must be one of"),
-            "lang": language(),
-            "(combinations)": [
-                Case("t beyond a small T", 50, r"timestep t must be between 0 and 9", changes={"T": 10, "t": 50}),
-                Case("beta_start above beta_end", 0.3, r"smaller", changes={"beta_start": 0.3, "beta_end": 0.1}),
-            ],
-        },
+        params={**NOISING_PARAMS, "lang": language()},
     ),
     "corruption_frames": Endpoint(
         base={"source": "mnist", "seed": 0, "amount": 0.3, "upload": None},
@@ -394,23 +396,7 @@ TABLE: dict[str, Endpoint] = {
             "noise_kind": "randn",
         },
         check=lambda out: json.loads(out)["kind"] == "ddpm" and json.loads(out)["value"] == 250,
-        params={
-            "source": choice("source", ("mnist", "upload"), null="source must be one of"),
-            "seed": seed(),
-            "upload": image(),
-            "schedule": choice(
-                "schedule", ("linear", "scaled_linear", "squaredcos_cap_v2"), null="beta schedule must be one of"
-            ),
-            "T": number("T (num_train_timesteps)", 2, MAX_TRAIN_TIMESTEPS, whole=True),
-            "beta_start": number("beta_start", 1e-8, 0.5, whole=False),
-            "beta_end": number("beta_end", 1e-8, 0.999, whole=False),
-            "t": number("timestep t", 0, 999, whole=True),
-            "noise_kind": choice("noise_kind", ("randn", "rand"), null="noise must be one of"),
-            "(combinations)": [
-                Case("t beyond a small T", 50, r"timestep t must be between 0 and 9", changes={"T": 10, "t": 50}),
-                Case("beta_start above beta_end", 0.3, r"smaller", changes={"beta_start": 0.3, "beta_end": 0.1}),
-            ],
-        },
+        params=NOISING_PARAMS,
     ),
     "trace_shapes": Endpoint(
         base={
