@@ -17,9 +17,10 @@ from diffusion_core.benchmarks.language import HEADERS, LEFT_OVER_JS, first_pain
 pytestmark = pytest.mark.e2e
 
 TABS = {
-    "zh": ["① 损坏过程", "② DDPM 加噪", "③ 内部结构", "④ 训练", "⑤ 采样", "⑥ 对比"],
-    "en": ["① Corruption", "② DDPM noising", "③ Inside the UNet", "④ Training", "⑤ Sampling", "⑥ Compare"],
-}
+    "zh": ["① 损坏过程", "② DDPM 加噪", "③ 内部结构", "④ 训练", "⑤ 采样", "⑥ 对比", "课堂模式 · Classroom"],
+    "en": ["① Corruption", "② DDPM noising", "③ Inside the UNet", "④ Training", "⑤ Sampling", "⑥ Compare",
+           "Classroom · 课堂模式"],
+}  # fmt: skip
 CJK = re.compile(r"[\u3400-\u9fff]")
 
 
