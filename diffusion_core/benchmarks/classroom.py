@@ -545,9 +545,11 @@ def tables(figures: dict[str, dict[str, Any]], drags: int = DRAGS, rounds: int =
         "table); the clients of all learners run in the benchmark's process on the same cores as the server.",
         f"A scrubbing learner makes {drags} drags of {MOVES_PER_DRAG} inputs ({MOVE_INTERVAL_S * 1000:.0f} ms apart), "
         f"the amount and t sliders in turn, with new seeds and schedules on the way and {PAUSE_S[0]:g}-{PAUSE_S[1]:g} s "
-        "of looking before each drag. Today every input is a server event (/corrupt or /ddpm_noise), sent as the "
-        "page's always_last does: one in flight per session; when it returns, only the latest input that came "
-        "meanwhile is sent ('inputs → events sent'; the last input of every drag is always sent).",
+        "of looking before each drag. In the page (the app now): a frames call (/corruption_frames or "
+        "/noising_frames) for each new choice of digits, seed or schedule, no event while the slider moves, and one "
+        "/corrupt or /ddpm_noise on letting go. Before: every input was a server event, sent as the page's "
+        "always_last does: one in flight per session; when it returns, only the latest input that came meanwhile "
+        "is sent ('inputs → events sent'; the last input of every drag is always sent).",
         f"A sampling learner presses A's Sample (/mix_sample, {MIX_STEPS} steps, {MIX_BATCH} images), then B's "
         f"(/ddpm_sample, {CPU_SAMPLER}, {CPU_STEPS} steps, {CPU_BATCH} images: the CPU defaults), one run at a "
         f"time, and again while the class scrubs (at most {rounds} round{'s' if rounds > 1 else ''}). The class "
