@@ -22,6 +22,7 @@ import time
 from typing import Any
 
 from diffusion_core.benchmarks import BenchTable
+from diffusion_core.benchmarks.api import client_for
 from diffusion_core.benchmarks.concurrency import app_process
 from diffusion_core.benchmarks.language import VIEWPORT, chromium
 
@@ -109,8 +110,6 @@ def _met(value_ms: float | None, target_s: float) -> str:
 
 def run(quick: bool = False) -> list[BenchTable]:
     """Time the default sampling run in Chromium and through gradio_client, ``repeats`` times each."""
-    from gradio_client import Client
-
     repeats = 2 if quick else 4
     with app_process() as app, chromium() as browser:
         context = browser.new_context(viewport=VIEWPORT, locale="en-US")
@@ -125,7 +124,7 @@ def run(quick: bool = False) -> list[BenchTable]:
                 page.wait_for_timeout(500)
         finally:
             context.close()
-        client = Client(app.url, verbose=False)
+        client = client_for(app.url)
         client_runs = [client_run(client, seed) for seed in range(1, repeats + 1)]
     browser_runs = browser_runs[1:]
     rows = []
