@@ -57,6 +57,11 @@ _IMPORT_LOCK = threading.Lock()
 _imported = False
 
 
+def imported() -> bool:
+    """Whether ``ensure_imported`` has finished (then every later call returns at once)."""
+    return _imported
+
+
 def ensure_imported() -> float:
     """``import_deferred`` once, one thread at a time: a caller waits while another thread imports.
 

@@ -22,7 +22,7 @@ from typing import Any
 import gradio as gr
 from anyio import to_thread
 
-from diffusion_core.lazy_imports import ensure_imported
+from diffusion_core.lazy_imports import ensure_imported, imported
 
 
 class TabOpenings:
@@ -75,7 +75,8 @@ def import_before_events(demo: gr.Blocks) -> gr.Blocks:
     process_api = demo.process_api
 
     async def process_api_after_imports(*args: Any, **kwargs: Any) -> Any:
-        await to_thread.run_sync(ensure_imported)
+        if not imported():  # once imported, no hop to a worker thread
+            await to_thread.run_sync(ensure_imported)
         return await process_api(*args, **kwargs)
 
     demo.process_api = process_api_after_imports  # type: ignore[method-assign]
