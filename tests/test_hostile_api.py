@@ -327,6 +327,17 @@ class Endpoint:
 
 
 # /ddpm_noise and /noising_frames take the same DDPM noising widgets (the first also the language)
+NOISING_BASE = {
+    "source": "mnist",
+    "seed": 0,
+    "upload": None,
+    "schedule": "linear",
+    "T": 1000,
+    "beta_start": 1e-4,
+    "beta_end": 0.02,
+    "t": 250,
+    "noise_kind": "randn",
+}
 NOISING_PARAMS = {
     "source": choice("source", ("mnist", "upload"), null="source must be one of"),
     "seed": seed(),
@@ -358,18 +369,7 @@ TABLE: dict[str, Endpoint] = {
         },
     ),
     "ddpm_noise": Endpoint(
-        base={
-            "source": "mnist",
-            "seed": 0,
-            "upload": None,
-            "schedule": "linear",
-            "T": 1000,
-            "beta_start": 1e-4,
-            "beta_end": 0.02,
-            "t": 250,
-            "noise_kind": "randn",
-            "lang": "en",
-        },
+        base={**NOISING_BASE, "lang": "en"},
         check=lambda out: "t = 250" in out[7],
         params={**NOISING_PARAMS, "lang": language()},
     ),
@@ -384,17 +384,7 @@ TABLE: dict[str, Endpoint] = {
         },
     ),
     "noising_frames": Endpoint(
-        base={
-            "source": "mnist",
-            "seed": 0,
-            "upload": None,
-            "schedule": "linear",
-            "T": 1000,
-            "beta_start": 1e-4,
-            "beta_end": 0.02,
-            "t": 250,
-            "noise_kind": "randn",
-        },
+        base=NOISING_BASE,
         check=lambda out: json.loads(out)["kind"] == "ddpm" and json.loads(out)["value"] == 250,
         params=NOISING_PARAMS,
     ),
