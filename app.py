@@ -30,6 +30,10 @@ if os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "t", "true"):
     with contextlib.suppress(ImportError):
         import spaces  # noqa: F401
 
+from ui.gradio_import import skip_component_stub_writing
+
+skip_component_stub_writing()  # before gradio's first import: see ui/gradio_import.py
+
 import gradio as gr
 from starlette.middleware import Middleware
 

@@ -76,6 +76,53 @@ def test_building_the_app_imports_no_deferred_module_and_their_first_use_works()
     assert set(report["after_use"]) == set(DEFERRED)
 
 
+def test_importing_the_app_imports_gradio_without_its_stub_writer():
+    """``ui.gradio_import``: gradio's ``.pyi`` writer (half of ``import gradio`` on 2 cores) is swapped out before
+    gradio's first import, and the finder that did it leaves ``sys.meta_path``."""
+    report = run_python(
+        "import json, sys\n"
+        "import app\n"
+        "from ui.gradio_import import stub_writing_skipped\n"
+        "print(json.dumps({'skipped': stub_writing_skipped(), 'finders': [type(f).__name__ for f in sys.meta_path]}))"
+    )
+    assert report["skipped"] is True
+    assert "_StubWriterSkipper" not in report["finders"]
+
+
+def test_skipping_the_stub_writer_after_gradio_is_imported_patches_it_at_once():
+    import gradio  # noqa: F401  (imported long ago in this process, with its stub writer)
+
+    from ui.gradio_import import skip_component_stub_writing, stub_writing_skipped
+
+    skip_component_stub_writing()
+    assert stub_writing_skipped()
+
+
+# The handlers marked ``uses_no_deferred_module`` run without waiting for the deferred import: each is called as
+# the page calls it, in a fresh Python after the build, and must import none of DEFERRED.
+MARKED_HANDLERS_IMPORT_NOTHING = """
+import json, sys
+import app
+from diffusion_core.lazy_imports import DEFERRED
+
+demo = app.configure(app.build_app())
+marked = {block_fn.name: block_fn.fn for block_fn in demo.fns.values()
+          if getattr(block_fn.fn, "uses_no_deferred_module", False)}
+calls = {"wait_for_upload": ("mnist", None), "corruption_frames": ("mnist", 0, 0.3, None)}
+results = {name: type(marked[name](*calls[name])).__name__ for name in calls if name in marked}
+print(json.dumps({"marked": sorted(marked), "results": results,
+                  "imported": [name for name in DEFERRED if name in sys.modules]}))
+"""
+
+
+def test_handlers_that_skip_the_import_gate_import_no_deferred_module():
+    report = run_python(MARKED_HANDLERS_IMPORT_NOTHING)
+    # a newly marked handler needs its call in the script above
+    assert report["marked"] == ["corruption_frames", "wait_for_upload"]
+    assert report["results"] == {"wait_for_upload": "NoneType", "corruption_frames": "str"}
+    assert report["imported"] == [], f"a marked handler imported {report['imported']}"
+
+
 def test_import_deferred_imports_every_deferred_module():
     report = run_python(
         "import json, sys\n"
@@ -94,6 +141,7 @@ def test_python_app_py_serves_then_warms_up_while_answering_the_first_calls(tmp_
     log = tmp_path / "server.log"
     with app_process(log_path=log) as app:
         client = Client(app.url, verbose=False, download_files=False)
+        frames = client.predict("mnist", 0, 0.3, None, api_name="/corruption_frames")  # does not wait for it
         corrupt = client.predict("mnist", 0, 0.3, None, "en", api_name="/corrupt")
         noised = client.predict(
             "mnist", 0, None, "linear", 1000, 1e-4, 0.02, 250, "randn", "en", api_name="/ddpm_noise"
@@ -105,6 +153,7 @@ def test_python_app_py_serves_then_warms_up_while_answering_the_first_calls(tmp_
     text = log.read_text()
     assert WARM_UP_LINE in text, text[-3000:]
     assert "Traceback" not in text, text[-3000:]
+    assert json.loads(frames)["shape"] == [8, 1, 28, 28]
     assert "30%" in corrupt[4]
     assert "t = 250" in noised[7]
     assert "1,707,009" in json.dumps(anatomy[0])

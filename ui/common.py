@@ -16,6 +16,7 @@ from diffusion_core.user_images import as_picture
 from ui.components import Image, seed_number
 from ui.errors import as_choice, as_seed
 from ui.i18n import Text, pick
+from ui.lazy_views import uses_no_deferred_module
 
 SOURCES = ("mnist", "upload")
 
@@ -100,6 +101,7 @@ def source_controls(ctx: Any) -> tuple[gr.Radio, gr.Number, gr.Button, gr.Image]
     return source, seed, new_batch, upload
 
 
+@uses_no_deferred_module
 def wait_for_upload(source: Any, upload: Any) -> None:
     """Page-side guard before a forward view: while "upload" is chosen and no image is there yet, stop quietly.
 

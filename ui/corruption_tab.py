@@ -16,6 +16,7 @@ from ui.components import slider
 from ui.context import AppContext
 from ui.errors import as_float, as_seed, friendly
 from ui.i18n import Text, normalize_language, pick
+from ui.lazy_views import uses_no_deferred_module
 
 TEXT: Text = {
     "tab": {"zh": "① 损坏过程", "en": "① Corruption"},
@@ -117,6 +118,7 @@ def _noisy_batch(source: Any, seed: Any, upload: Any, lang: str) -> tuple[torch.
     return strip, torch.rand(strip.shape, generator=torch.Generator().manual_seed(seed)), is_mnist, seed
 
 
+@uses_no_deferred_module  # the page's first picture: drawn while diffusers and torchvision import
 def corruption_frames(source: Any, seed: Any, amount: Any, upload: Any) -> str:
     """Handler of the ``corruption_frames`` API: everything the page needs to draw any amount itself.
 

@@ -65,19 +65,36 @@ class TabOpenings:
         tabs.select(opened, None, outputs, api_visibility="private", concurrency_limit=None, show_progress="hidden")
 
 
+def uses_no_deferred_module(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark an event handler that imports and uses none of ``diffusion_core.lazy_imports.DEFERRED``: the page's
+    first events then run it at once instead of waiting for that import (``import_before_events``). Put it
+    under the wrappers that copy attributes (``functools.wraps``); ``tests/test_lazy_imports.py`` runs every
+    marked handler in a fresh Python and checks that it imports none of them."""
+    handler.uses_no_deferred_module = True  # type: ignore[attr-defined]
+    return handler
+
+
+def _waits_for_imports(demo: gr.Blocks, block_fn: Any) -> bool:
+    if isinstance(block_fn, int):
+        block_fn = demo.fns[block_fn]
+    return not getattr(getattr(block_fn, "fn", None), "uses_no_deferred_module", False)
+
+
 def import_before_events(demo: gr.Blocks) -> gr.Blocks:
     """Run ``diffusion_core.lazy_imports.ensure_imported`` (in a worker thread) before each event of ``demo``.
 
     The first events of a page arrive together and would import diffusers and torchvision in several
     threads at once, which Python's import machinery does not survive (``diffusion_core.lazy_imports``);
-    this way one thread imports and the others wait for it. Once imported, the check costs nothing.
+    this way one thread imports and the others wait for it. Once imported, the check costs nothing. Handlers
+    marked ``uses_no_deferred_module`` (the first tab's scrub data) do not wait: the page's first picture
+    comes while the import runs.
     """
     process_api = demo.process_api
 
-    async def process_api_after_imports(*args: Any, **kwargs: Any) -> Any:
-        if not imported():  # once imported, no hop to a worker thread
+    async def process_api_after_imports(block_fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if not imported() and _waits_for_imports(demo, block_fn):  # once imported, no hop to a worker thread
             await to_thread.run_sync(ensure_imported)
-        return await process_api(*args, **kwargs)
+        return await process_api(block_fn, *args, **kwargs)
 
     demo.process_api = process_api_after_imports  # type: ignore[method-assign]
     return demo

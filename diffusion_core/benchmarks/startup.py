@@ -5,12 +5,15 @@ Three ways to start, measured in the same run on the same machine:
 * **lazy** (the app as shipped): diffusers and torchvision are imported when first used, and in a background
   thread once the page is served (``diffusion_core.lazy_imports``); target < 10 s to the page;
 * **lazy, no warm-up** (``DIFFUSION_EXPLORER_WARM_UP=0``): the first action that needs them imports them;
-* **eager** (the plain reference, the import path before this change): the same app started by a Python that
-  imports diffusers and torchvision first (``import_deferred()``, then ``app.py``).
+* **eager** (the plain reference, the import path before this work): the same app started by a Python that
+  imports gradio as it comes (with its ``.pyi`` stub writer, see ``ui.gradio_import``), then diffusers and
+  torchvision (``import_deferred()``), then runs ``app.py``.
 
 After each start, the first calls a visitor's page makes are sent through gradio_client (files left as URLs,
-as a browser gets them): at once ``/corrupt`` (the page draws the first tab when it loads) and ``/ddpm_noise``
-(opening tab ②, the first view that needs diffusers), which race the warm-up; then, once the warm-up is
+as a browser gets them): at once ``/corruption_frames`` (the first tab's digit and noisy row, which the page
+draws itself; it does not wait for the deferred import), ``/corrupt`` (the same tab's strips and histogram,
+which need torchvision) and ``/ddpm_noise`` (opening tab ②, the first view that needs diffusers), which race
+the warm-up; then, once the warm-up is
 done, ``/unet2d_anatomy`` (opening tab ③: a first trace of UNet2DModel); target < 2 s each. Idle RSS is the
 server's resident memory once the warm-up is done (target: at most the eager start's).
 """
@@ -35,9 +38,10 @@ from diffusion_core.benchmarks.concurrency import rss_mib
 
 WARM_UP_LINE = "imported diffusers and torchvision in the background"
 EAGER_COMMAND = (
-    "from diffusion_core.lazy_imports import import_deferred; import_deferred(); "
+    "import gradio; from diffusion_core.lazy_imports import import_deferred; import_deferred(); "
     "import runpy; runpy.run_path('app.py', run_name='__main__')"
 )
+FRAMES_ARGS = ("mnist", 0, 0.3, None)
 CORRUPT_ARGS = ("mnist", 0, 0.3, None, "en")
 DDPM_NOISE_ARGS = ("mnist", 0, None, "linear", 1000, 1e-4, 0.02, 250, "randn", "en")
 ANATOMY_ARGS = ("32,64,64", 2, True, 8, 1, 28, 28, "en")
@@ -48,6 +52,7 @@ class Start:
     """One cold start: seconds to the page, the first calls (s), idle RSS (MiB), the warm-up (s, or None)."""
 
     served_s: float
+    frames_s: float
     corrupt_s: float
     ddpm_noise_s: float
     anatomy_s: float
@@ -99,13 +104,14 @@ def cold_start(mode: str, folder: Path) -> Start:
         client = importlib.import_module("gradio_client").Client(
             url, verbose=False, download_files=False, httpx_kwargs={"timeout": 600}
         )
+        frames = _timed(client, "/corruption_frames", FRAMES_ARGS)
         corrupt = _timed(client, "/corrupt", CORRUPT_ARGS)
         ddpm_noise = _timed(client, "/ddpm_noise", DDPM_NOISE_ARGS)
         warm_up = _warm_up_seconds(log) if mode == "lazy" else None
         anatomy = _timed(client, "/unet2d_anatomy", ANATOMY_ARGS)  # a first action once the imports are done
         time.sleep(2)  # let the last call's memory settle
         rss = rss_mib(pid)
-    return Start(served, corrupt, ddpm_noise, anatomy, rss, warm_up)
+    return Start(served, frames, corrupt, ddpm_noise, anatomy, rss, warm_up)
 
 
 def _median(starts: list[Start], name: str) -> float:
@@ -136,7 +142,9 @@ def run(quick: bool = False) -> list[BenchTable]:
         ["start until GET / answers", _seconds(lazy, "served_s"), _seconds(cold_import, "served_s"),
          _seconds(eager, "served_s"), "< 10 s"],
         ["  eager ÷ lazy (medians)", f"{speed_up:.2f}x faster", "—", "1.00x", "—"],
-        ["first /corrupt (the page's first draw), sent when served", _seconds(lazy, "corrupt_s"),
+        ["first /corruption_frames (the page's first picture: digit and noisy row), sent when served",
+         _seconds(lazy, "frames_s"), _seconds(cold_import, "frames_s"), _seconds(eager, "frames_s"), "< 2 s"],
+        ["then /corrupt (tab ①'s strips, histogram, code: needs torchvision)", _seconds(lazy, "corrupt_s"),
          _seconds(cold_import, "corrupt_s"), _seconds(eager, "corrupt_s"), "< 2 s"],
         ["then /ddpm_noise (tab ②, needs diffusers)", _seconds(lazy, "ddpm_noise_s"),
          _seconds(cold_import, "ddpm_noise_s"), _seconds(eager, "ddpm_noise_s"), "< 2 s"],
@@ -154,11 +162,12 @@ def run(quick: bool = False) -> list[BenchTable]:
         rows=rows,
         notes=[
             f"Load average at the end of the run: {load:.1f} (2 cores: figures above ~1 are slowed by other work).",
-            "Eager: the same code started by `python -c \"import_deferred(); runpy.run_path('app.py')\"`, i.e. "
-            "diffusers and torchvision imported before the app, as every import was before the lazy start; it does "
+            "Eager: the same code started by `python -c \"import gradio; import_deferred(); runpy.run_path('app.py')\"`, "
+            "i.e. gradio imported with its .pyi stub writer (ui/gradio_import.py), then diffusers and torchvision, "
+            "before the app, as every import was before the lazy start; it does "
             "not redo the views the tab builders used to compute at build time (tracing, model runs), so the old "
             "start was slower than this column.",
-            "The two calls go one after the other right after `/` answers, through one gradio_client (its "
+            "The first three calls go one after the other right after `/` answers, through one gradio_client (its "
             "config fetch is not timed), with files left as URLs; with the warm-up they race the background import.",
         ],
     )
