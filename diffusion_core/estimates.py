@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from diffusion_core import onnx_unet
 from diffusion_core.checks import seconds_from_env, whole_number
 
 RUN_CAP_ENV = "DIFFUSION_EXPLORER_MAX_RUN_SECONDS"
@@ -177,20 +178,29 @@ def _measured(key: tuple, measure: Callable[[], float]) -> float:
     return seconds
 
 
-def forward_seconds(model: nn.Module, batch: int, shape: tuple[int, int, int] | None = None) -> float:
+def forward_seconds(
+    model: nn.Module, batch: int, shape: tuple[int, int, int] | None = None, runtime: str = "torch"
+) -> float:
     """Seconds of one ``torch.no_grad`` network call on ``batch`` images of ``shape`` (C, H, W; default
-    ``sample_shape(model)``), on the model's device: one sampling step. Measured once, then cached."""
+    ``sample_shape(model)``), on the model's device: one sampling step. Measured once, then cached.
+    ``runtime="onnxruntime"``: the call on ONNX Runtime (a UNet2DModel on the CPU, ``diffusion_core.onnx_unet``;
+    the first measurement of a model includes no export time: the sampler pays that once per model)."""
     batch = whole_number(batch, "batch", 1, MAX_BATCH)
     shape = tuple(shape) if shape is not None else sample_shape(model)
     device = _device_of(model)
     dtype = next(model.parameters()).dtype
+    if runtime not in onnx_unet.RUNTIMES:
+        raise ValueError(f"runtime must be one of {', '.join(onnx_unet.RUNTIMES)}, got {runtime!r}")
 
     def measure() -> float:
         x = torch.randn(batch, *shape, device=device, dtype=dtype)
+        if runtime == "onnxruntime":
+            forward, t = onnx_unet.onnx_forward(model), torch.full((batch,), 500.0)
+            return seconds_per_call(lambda: forward(x, t), device)
         with torch.no_grad():
             return seconds_per_call(lambda: _call(model, x), device)
 
-    return _measured(("forward", model_key(model), batch, shape, str(device), str(dtype)), measure)
+    return _measured(("forward", model_key(model), batch, shape, str(device), str(dtype), runtime), measure)
 
 
 def train_step_seconds(model: nn.Module, batch: int, shape: tuple[int, int, int] | None = None) -> float:
@@ -226,14 +236,20 @@ def _estimate(step_seconds: float, steps: int, batch: int, model: nn.Module, ext
 
 
 def sampling_estimate(
-    model: nn.Module, steps: int, batch: int, shape: tuple[int, int, int] | None = None, extra_seconds: float = 0.0
+    model: nn.Module,
+    steps: int,
+    batch: int,
+    shape: tuple[int, int, int] | None = None,
+    extra_seconds: float = 0.0,
+    runtime: str = "torch",
 ) -> Estimate:
     """A sampling run: ``steps`` network calls on ``batch`` images (any sampler: one call a step), plus
-    ``extra_seconds`` (>= 0) the caller knows of (e.g. drawing its frames)."""
+    ``extra_seconds`` (>= 0) the caller knows of (e.g. drawing its frames); ``runtime`` as the sampler's
+    (``forward_seconds``)."""
     steps = whole_number(steps, "steps", 1, 10_000_000)
     if not (math.isfinite(extra_seconds) and extra_seconds >= 0):
         raise ValueError(f"extra_seconds must be a finite number >= 0, got {extra_seconds!r}")
-    return _estimate(forward_seconds(model, batch, shape), steps, batch, model, extra_seconds)
+    return _estimate(forward_seconds(model, batch, shape, runtime), steps, batch, model, extra_seconds)
 
 
 def training_estimate(

@@ -50,6 +50,11 @@ and the CLI prints them. Nobody re-implements the loop.
   before. It pays only on CPUs with native bfloat16 (``cpu_speed.forward_precision`` decides); the
   final image stays within ``BF16_ATOL`` of the float32 one (checked by the tests).
 
+* **ONNX Runtime on the CPU** (``runtime="onnxruntime"``, any scheduler, float32): the UNet forward runs on
+  ONNX Runtime (``diffusion_core.onnx_unet``: exported once per model, ~1.7x eager PyTorch on 2 cores); the
+  scheduler steps in PyTorch as before. Each forward matches PyTorch's within ``onnx_unet.ONNX_ATOL``
+  (checked by the tests).
+
 Records hold tensors on the sampling device; the last record's ``x_prev`` is the result.
 """
 
@@ -63,6 +68,7 @@ from typing import TYPE_CHECKING, Literal
 import torch
 from torch import nn
 
+from diffusion_core import cpu_speed, onnx_unet
 from diffusion_core.checkpoints import BASIC_UNET_DIR, DDPM_DIR, load_basic_unet, load_ddpm_pipeline
 from diffusion_core.checks import whole_number
 from diffusion_core.noising import predict_x0
@@ -247,6 +253,7 @@ def scheduler_sample(
     fast: bool = False,
     x_T: torch.Tensor | None = None,
     precision: str = "fp32",
+    runtime: str = "torch",
 ) -> Iterator[SampleStep]:
     """Sample with a diffusers scheduler, one record per step (the tutorial's DDPM loop, written out).
 
@@ -269,6 +276,8 @@ def scheduler_sample(
         precision: ``"fp32"`` (the plain forward, the yardstick) or ``"bf16"``: the UNet forward under
             CPU bfloat16 autocast, its noise prediction cast back to float32 before the scheduler step
             (CPU only; it pays only on CPUs with native bfloat16, see ``cpu_speed.forward_precision``).
+        runtime: ``"torch"`` (the yardstick) or ``"onnxruntime"``: the UNet forward on ONNX Runtime (CPU, float32,
+            ``precision="fp32"``, not ``fast``; exported on first use, see ``diffusion_core.onnx_unet``).
 
     Returns:
         An iterator of ``num_inference_steps`` records (arguments are checked and the starting noise
@@ -285,6 +294,10 @@ def scheduler_sample(
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if precision == "bf16" and (fast or device.type != "cpu"):
         raise ValueError("precision='bf16' is the CPU's autocast: use it on the CPU, without fast=True")
+    if runtime not in onnx_unet.RUNTIMES:
+        raise ValueError(f"runtime must be one of {', '.join(onnx_unet.RUNTIMES)}, got {runtime!r}")
+    if runtime == "onnxruntime" and (fast or precision != "fp32" or device.type != "cpu"):
+        raise ValueError("runtime='onnxruntime' runs the float32 forward on the CPU: no fast=True, no bf16")
     if fast:
         if device.type != "cuda" or not torch.cuda.is_available():
             raise ValueError("the fast path needs a CUDA GPU; use fast=False here")
@@ -307,6 +320,8 @@ def scheduler_sample(
     x = x * sched.init_noise_sigma
     if fast:
         return _graph_steps(unet, sched, x, generator)
+    if runtime == "onnxruntime":
+        return _plain_steps(unet, sched, x, generator, forward=onnx_unet.onnx_forward(unet))
     return _plain_steps(unet, sched, x, generator, autocast_bf16=precision == "bf16")
 
 
@@ -321,14 +336,20 @@ def _alpha_bar_at(sched: object, t: torch.Tensor, step_index: int) -> torch.Tens
 
 
 def _plain_steps(
-    unet: UNet2DModel, sched: object, x: torch.Tensor, generator: torch.Generator | None, autocast_bf16: bool = False
+    unet: UNet2DModel,
+    sched: object,
+    x: torch.Tensor,
+    generator: torch.Generator | None,
+    autocast_bf16: bool = False,
+    forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> Iterator[SampleStep]:
+    """The loop of ``scheduler_sample``; ``forward(x_t, t) -> noise_pred`` replaces ``unet(x_t, t).sample``."""
     for i, t in enumerate(sched.timesteps):
         # 1. the input the network expects at t (identity for DDPM/DDIM/DPM++, / sqrt(sigma^2+1) for Euler)
         x_t = sched.scale_model_input(x, t)
-        # 2. predict the noise (in bfloat16 where the CPU has it; the scheduler still steps in float32)
+        # 2. predict the noise (in bfloat16 where the CPU has it, or on ONNX Runtime; the scheduler steps in float32)
         with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast_bf16):
-            noise_pred = unet(x_t, t).sample
+            noise_pred = unet(x_t, t).sample if forward is None else forward(x_t, t)
         noise_pred = noise_pred.to(x.dtype)
         # 3. one scheduler step: x_t -> x_{t_prev} (DDPM draws fresh noise here, with the generator)
         output = sched.step(noise_pred, t, x, generator=generator)
@@ -623,6 +644,16 @@ def bundled_basic_unet(device: str = "cpu") -> nn.Module:
     return model
 
 
+def prepare_bundled_forward(device: str = "cpu") -> None:
+    """Load the bundled model on ``device`` and, where the sampler will run it on ONNX Runtime
+    (``cpu_speed.forward_runtime``), export it now (about 3 s on 2 cores) so the first sampling run does not
+    wait for it. For a server's background warm-up."""
+    precision = cpu_speed.forward_precision(device)
+    unet = bundled_ddpm(device).unet
+    if cpu_speed.forward_runtime(device, precision) == "onnxruntime":
+        onnx_unet.onnx_forward(unet)
+
+
 @functools.lru_cache(maxsize=2)
 def bundled_ddpm(device: str = "cpu") -> DDPMPipeline:
     """The bundled DDPMPipeline (``assets/checkpoints/ddpm_mnist``), loaded once per device; treat as read-only.
@@ -644,5 +675,6 @@ __all__ = [
     "final_sample",
     "mix_sample",
     "pipeline_sample",
+    "prepare_bundled_forward",
     "scheduler_sample",
 ]

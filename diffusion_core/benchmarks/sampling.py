@@ -6,9 +6,11 @@ CPU (always):
 * a 16-image DPM-Solver++ 20-step grid (sampling + ``make_grid`` PNG), target < 3 s, against the
   tutorial's 1000-step DDPM loop for the same 16 images (extrapolated from 20 of its steps: the
   per-step cost is the same forward);
-* the faster-forward candidates of issue 13 (bf16 autocast, channels_last, ``inference_mode``, two
-  batches of 8), each against the eager float32 forward in the same run, and the grid and first record
-  with the forward the app picks on this CPU (``cpu_speed.forward_precision``) against eager float32.
+* the faster-forward candidates of issue 13 (ONNX Runtime, bf16 autocast, channels_last, ``inference_mode``,
+  two batches of 8), each against the eager float32 forward in the same run, and the grid and first record
+  with the forward the app picks on this CPU (``cpu_speed.forward_precision`` and ``forward_runtime``)
+  against eager float32, interleaved; without ``--quick``, also the quality of 512 digits sampled each way
+  (FD, confidence, balance: ``metrics.measure``), to show the faster forward leaves the results unchanged.
 
 GPU (only with CUDA): 1000 DDPM steps at batch 8, the CUDA-graph fast path against the diffusers
 loop (``DDPMPipeline``) and this module's plain loop, same model, same run; target >= 15x.
@@ -24,7 +26,7 @@ import time
 import torch
 from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
 
-from diffusion_core import cpu_speed, sampling
+from diffusion_core import cpu_speed, metrics, onnx_unet, sampling
 from diffusion_core.benchmarks import BenchTable, ms, time_calls
 from diffusion_core.figures import to_image
 from diffusion_core.models import build_unet2d
@@ -47,21 +49,27 @@ def _model(device: str) -> tuple[UNet2DModel, DDPMScheduler, str]:
 
 
 def _grid_png(
-    unet: UNet2DModel, scheduler: DDPMScheduler, sampler: str, steps: int, batch: int, precision: str = "fp32"
-) -> bytes:
+    unet: UNet2DModel, scheduler: DDPMScheduler, sampler: str, steps: int, batch: int, precision: str = "fp32",
+    runtime: str = "torch",
+) -> bytes:  # fmt: skip
     generator = torch.Generator().manual_seed(0)
     final = sampling.final_sample(
-        sampling.scheduler_sample(unet, scheduler, sampler, steps, batch, generator=generator, precision=precision)
+        sampling.scheduler_sample(
+            unet, scheduler, sampler, steps, batch, generator=generator, precision=precision, runtime=runtime
+        )
     )
     buffer = io.BytesIO()
     to_image((final.float().cpu() / 2 + 0.5).clamp(0, 1), (0, 1), nrow=8, scale=2).save(buffer, format="PNG")
     return buffer.getvalue()
 
 
-def _first_record_seconds(unet: UNet2DModel, scheduler: DDPMScheduler, batch: int, precision: str = "fp32") -> float:
+def _first_record_seconds(
+    unet: UNet2DModel, scheduler: DDPMScheduler, batch: int, precision: str = "fp32", runtime: str = "torch"
+) -> float:
     start = time.perf_counter()
     generator = torch.Generator().manual_seed(0)
-    steps = sampling.scheduler_sample(unet, scheduler, "dpm++", 20, batch, generator=generator, precision=precision)
+    steps = sampling.scheduler_sample(unet, scheduler, "dpm++", 20, batch, generator=generator, precision=precision,
+                                      runtime=runtime)  # fmt: skip
     next(steps)
     return time.perf_counter() - start
 
@@ -72,8 +80,9 @@ def cpu_tables(quick: bool) -> list[BenchTable]:
     x = torch.randn(16, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         forward = time_calls(lambda: unet(x, torch.tensor(500)), repeats=repeats * 2, warmup=2)
-    first = [_first_record_seconds(unet, scheduler, 16) for _ in range(repeats)]
-    grid = time_calls(lambda: _grid_png(unet, scheduler, "dpm++", 20, 16), repeats=repeats, warmup=1)
+    forward_choice = app_forward()  # as the app samples the bundled model on this CPU
+    first = [_first_record_seconds(unet, scheduler, 16, **forward_choice) for _ in range(repeats)]
+    grid = time_calls(lambda: _grid_png(unet, scheduler, "dpm++", 20, 16, **forward_choice), repeats, warmup=1)
     # the tutorial's way: DDPM, 1000 steps; time 20 of them and scale (each step is one forward)
     ddpm_20 = time_calls(lambda: _grid_png(unet, scheduler, "ddpm", 20, 16), repeats=1, warmup=0)[0]
     seed_1000 = ddpm_20 * 1000 / 20
@@ -82,7 +91,7 @@ def cpu_tables(quick: bool) -> list[BenchTable]:
         title="Sampling on the CPU: what a learner waits for (16 images, 28x28)",
         columns=["measure", "median", "target", "met"],
     )
-    table.rows.append(["UNet2DModel forward, 16 images (one step)", ms(forward_median), "-", "-"])
+    table.rows.append(["UNet2DModel forward, 16 images (one step, eager PyTorch)", ms(forward_median), "-", "-"])
     table.rows.append([
         "first streamed record, DPM-Solver++ (scheduler + noise + 1 forward)",
         ms(statistics.median(first)),
@@ -103,7 +112,10 @@ def cpu_tables(quick: bool) -> list[BenchTable]:
         f"DPM-Solver++ 20 is {seed_1000 / grid_median:.0f}x faster",
     ])  # fmt: skip
     wait_policy = os.environ.get("OMP_WAIT_POLICY", "not set (OpenMP spins)")
-    table.notes.append(f"model: {which}; torch threads: {torch.get_num_threads()}; OMP_WAIT_POLICY: {wait_policy}")
+    table.notes.append(
+        f"model: {which}; the forward the app picks: {forward_choice['runtime']}, {forward_choice['precision']} (the "
+        f"first row: eager PyTorch); torch threads: {torch.get_num_threads()}; OMP_WAIT_POLICY: {wait_policy}"
+    )
     table.notes.append(
         "the forward is the cost: 20 steps ~ 20 forwards. On a loaded 2-core machine OpenMP's default "
         "spin-waiting makes a 2-thread forward several times slower; OMP_WAIT_POLICY=PASSIVE (set before "
@@ -147,6 +159,9 @@ def candidate_tables(quick: bool) -> list[BenchTable]:
         "two batches of 8": lambda: torch.cat([forward(x[:8]), forward(x[8:])]),
         "bf16 autocast": bf16,
     }
+    if onnx_unet.available():
+        on_onnx_runtime = onnx_unet.onnx_forward(unet)
+        candidates["ONNX Runtime (float32, onnx_unet)"] = lambda: on_onnx_runtime(x, t)
     slow = set() if cpu_speed.bf16_pays(flags) else {"bf16 autocast"}  # emulated bf16: seconds a call, timed once
     outputs = {name: call().float() for name, call in candidates.items()}  # warm-up, and what each computes
     times: dict[str, list[float]] = {name: [] for name in candidates}
@@ -168,47 +183,97 @@ def candidate_tables(quick: bool) -> list[BenchTable]:
         f"model: {which}; native bfloat16 flags on this CPU: {', '.join(native)}; timed in "
         f"{repeats * 2} interleaved rounds (bf16 once where it is emulated)"
     )
+    if onnx_unet.available():
+        table.notes.append(
+            f"ONNX Runtime: exported once per model (torch.onnx.export, opset {onnx_unet.OPSET}) in "
+            f"{on_onnx_runtime.export_seconds:.1f} s, then run by a one-thread InferenceSession on "
+            f"{torch.get_num_threads()} parts of the batch at once (diffusion_core.onnx_unet)"
+        )
     table.notes.append(
-        "On a quiet moment of the same AMD EPYC machine (load 0.5, issue 13's session): eager 252 ms, "
-        "inference_mode 281 ms, two batches of 8 309 ms, channels_last 374 ms, bf16 autocast 5,267 ms. Not in this "
-        "table: torch.compile (inductor) compiled in ~200 s, reloaded from its FX graph cache in ~70 s per process "
-        "and recompiled for each new batch size or thread count, for a forward ~20-25% faster; ONNX Runtime "
-        "1.32 (a 28 MB wheel, plus an ONNX export per model) used 0.64x the CPU time of eager at 1 thread, "
-        "0.89x at 2 threads, under load."
+        "Not in this table: torch.compile (inductor) compiled in ~200 s, reloaded from its FX graph cache in ~70 s "
+        "per process and recompiled for each new batch size or thread count, for a forward ~20-25% faster; "
+        "OpenVINO 2026.4 (a 59 MB wheel) ran this forward in 140 ms against ONNX Runtime's 126 ms in one quiet run"
     )
 
-    picked = cpu_speed.forward_precision("cpu")
+    picked = app_forward()
+    label = "eager float32" if picked == PLAIN else f"{picked['runtime']}, {picked['precision']}"
     grid_repeats = 1 if quick else 3
-
-    def grid_seconds(precision: str) -> float:
-        calls = time_calls(lambda: _grid_png(unet, scheduler, "dpm++", 20, 16, precision), grid_repeats, warmup=1)
-        return statistics.median(calls)
-
-    grids = {precision: grid_seconds(precision) for precision in dict.fromkeys(("fp32", picked))}
-    first = statistics.median(_first_record_seconds(unet, scheduler, 16, picked) for _ in range(repeats))
+    grids: dict[str, list[float]] = {"plain": [], "picked": []}
+    for _ in range(grid_repeats + 1):  # interleaved; the first of each is the warm-up
+        for name, forward_choice in (("plain", PLAIN), ("picked", picked)):
+            grids[name] += time_calls(lambda c=forward_choice: _grid_png(unet, scheduler, "dpm++", 20, 16, **c), 1, 0)
+    plain, fast = (statistics.median(grids[name][1:]) for name in ("plain", "picked"))
+    first = statistics.median(_first_record_seconds(unet, scheduler, 16, **picked) for _ in range(repeats))
     pick = BenchTable(
         title="The default grid with the forward the app picks on this CPU, against eager float32",
         columns=["measure", "median", "target", "vs eager fp32"],
     )
-    pick.rows.append(["16-image grid, DPM-Solver++ 20, eager float32", f"{grids['fp32']:.2f} s", "-", "1.00x"])
+    pick.rows.append(["16-image grid, DPM-Solver++ 20, eager float32", f"{plain:.2f} s", "-", "1.00x"])
     pick.rows.append([
-        f"16-image grid, DPM-Solver++ 20, picked forward ({picked})",
-        f"{grids[picked]:.2f} s",
-        f"< {GRID_TARGET_S:g} s ({'met' if grids[picked] < GRID_TARGET_S else 'not met'})",
-        f"{grids['fp32'] / grids[picked]:.2f}x",
+        f"16-image grid, DPM-Solver++ 20, picked forward ({label})",
+        f"{fast:.2f} s",
+        f"< {GRID_TARGET_S:g} s ({'met' if fast < GRID_TARGET_S else 'not met'})",
+        f"{plain / fast:.2f}x",
     ])  # fmt: skip
     pick.rows.append([
-        f"first streamed record, picked forward ({picked})",
+        f"first streamed record, picked forward ({label})",
         ms(first),
         f"< {FIRST_FRAME_TARGET_S:g} s ({'met' if first < FIRST_FRAME_TARGET_S else 'not met'})",
         "-",
     ])  # fmt: skip
     pick.notes.append(
-        "the app autocasts to bf16 only on CPUs with avx512_bf16 or amx_bf16 (cpu_speed.forward_precision); "
-        "elsewhere the picked forward is eager float32 itself"
+        "the app runs the bundled model's float32 forward on ONNX Runtime where onnx and onnxruntime are installed "
+        "(cpu_speed.forward_runtime) and autocasts to bf16 on PyTorch only on CPUs with avx512_bf16 or amx_bf16 "
+        f"(cpu_speed.forward_precision); grids timed {grid_repeats} times each, interleaved, after a warm-up of each"
     )
     pick.notes.append(f"load average when the table ended: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    return [table, pick]
+    tables = [table, pick]
+    if not quick and picked != PLAIN:
+        tables.append(quality_table(unet, scheduler, picked))
+    return tables
+
+
+PLAIN = {"precision": "fp32", "runtime": "torch"}
+
+
+def app_forward() -> dict[str, str]:
+    """The CPU forward the app's samplers use here: ``scheduler_sample``'s ``precision`` and ``runtime``."""
+    precision = cpu_speed.forward_precision("cpu")
+    return {"precision": precision, "runtime": cpu_speed.forward_runtime("cpu", precision)}
+
+
+QUALITY_N = 512
+
+
+def quality_table(unet: UNet2DModel, scheduler: DDPMScheduler, picked: dict[str, str]) -> BenchTable:
+    """The project's quality evaluation (``metrics.measure``) of ``QUALITY_N`` DPM-Solver++ 20 digits sampled with
+    the plain and the picked forward, from the same starting noise (batches of 64, seeds 0, 1, ...)."""
+    table = BenchTable(
+        title=f"Quality of the default sampler with each forward ({QUALITY_N} digits, DPM-Solver++ 20 steps)",
+        columns=["forward", "FD (floor)", "confidence", "class balance", "sampling time"],
+    )
+    images = {}
+    for name, forward_choice in (("eager float32 (plain)", PLAIN), ("picked", picked)):
+        start = time.perf_counter()
+        batches = [
+            sampling.final_sample(sampling.scheduler_sample(
+                unet, scheduler, "dpm++", 20, 64, generator=torch.Generator().manual_seed(seed), **forward_choice
+            ))
+            for seed in range(QUALITY_N // 64)
+        ]  # fmt: skip
+        seconds = time.perf_counter() - start
+        images[name] = ((torch.cat(batches).float() / 2 + 0.5).clamp(0, 1), seconds)
+    for name, (digits, seconds) in images.items():
+        report = metrics.measure(digits)
+        label = name if name != "picked" else f"picked ({picked['runtime']}, {picked['precision']})"
+        table.rows.append([label, f"{report.fd:.2f} ({report.fd_floor:.2f})", f"{report.confidence:.3f}",
+                           f"{report.class_balance:.3f}", f"{seconds:.0f} s"])  # fmt: skip
+    difference = (images["picked"][0] - images["eager float32 (plain)"][0]).abs().max().item()
+    table.notes.append(
+        f"the same {QUALITY_N} starting noises both ways; max |difference| of the digits in [0, 1]: {difference:.1e} "
+        "(one grey level is 3.9e-3)"
+    )
+    return table
 
 
 def gpu_tables(quick: bool) -> list[BenchTable]:

@@ -35,6 +35,7 @@ from ui.sampling_tab.shared import (
     MAX_BATCH,
     PANEL_WIDTH,
     SEED_DEFAULT,
+    SESSION_FOLDER,
     STREAM_EVERY_S,
     checkpoint_path,
     grid_image,
@@ -171,23 +172,35 @@ def ddpm_sample(
     seed = as_seed(seed)
     unet, train_scheduler, sources, folder = resolve_ddpm(session_models, lang)
     code = ddpm_code(folder, sources[lang], sampler, steps, seed, batch, unet.config, train_scheduler.config)
+    forward = _forward_choice(unet, sampler, bundled=folder != SESSION_FOLDER)
     skip = gr.skip()
     with runs.heavy_run(request, "sample", lang) as run:
         yield (skip, skip, skip, skip, runs.measuring_status(lang), skip, skip, skip, skip, skip, code)
-        estimate = run.admit(estimates.sampling_estimate(unet, steps, batch, extra_seconds=FRAMES_SECONDS))
+        estimate = run.admit(estimates.sampling_estimate(unet, steps, batch, extra_seconds=FRAMES_SECONDS,
+                                                         runtime=forward["runtime"]))  # fmt: skip
         yield (skip, skip, skip, skip, runs.estimate_line(estimate, lang), skip, skip, skip, skip, skip, code)
-        yield from _stream_run(run, unet, train_scheduler, sampler, steps, batch, seed, sources, code, lang)
+        yield from _stream_run(run, unet, train_scheduler, sampler, steps, batch, seed, sources, code, lang, forward)
+
+
+def _forward_choice(unet: Any, sampler: str, bundled: bool) -> dict[str, Any]:
+    """How section B runs the UNet (``scheduler_sample``'s ``fast``, ``precision`` and ``runtime``): the CUDA
+    graph where it covers the sampler; bfloat16 only on CPUs that have it; ONNX Runtime for the bundled model's
+    float32 CPU forward (exported once per server and shared by every learner; a learner's own model, new after
+    each training, stays on PyTorch rather than pay an export per model)."""
+    fast = sampler in sampling.FAST_SAMPLERS and sampling.fast_path_available(unet.device)
+    precision = "fp32" if fast else cpu_speed.forward_precision(unet.device)
+    runtime = cpu_speed.forward_runtime(unet.device, precision) if bundled and not fast else "torch"
+    return {"fast": fast, "precision": precision, "runtime": runtime}
 
 
 def _stream_run(run: runs.Run, unet: Any, train_scheduler: Any, sampler: str, steps: int, batch: int, seed: int,
-                sources: dict[str, str], code: str, lang: str):  # fmt: skip
+                sources: dict[str, str], code: str, lang: str, forward: dict[str, Any]):  # fmt: skip
     """The sampling loop of ``ddpm_sample`` (its outputs), ending early when ``run`` says so.
 
-    ``sources``: the which-model sentence per language; the final status is kept in both (``state["status"]``)."""
-    fast = sampler in sampling.FAST_SAMPLERS and sampling.fast_path_available(unet.device)
-    precision = "fp32" if fast else cpu_speed.forward_precision(unet.device)  # bf16 only where the CPU has it
+    ``sources``: the which-model sentence per language; the final status is kept in both (``state["status"]``).
+    ``forward``: ``_forward_choice``'s keywords for ``scheduler_sample``."""
     records = sampling.scheduler_sample(unet, train_scheduler, sampler, steps, batch,
-                                        generator=torch.Generator().manual_seed(seed), fast=fast, precision=precision)  # fmt: skip
+                                        generator=torch.Generator().manual_seed(seed), **forward)  # fmt: skip
     shown = min(batch, SHOWN_IMAGES)
     from diffusers import DDPMScheduler  # imported when first used (ARCHITECTURE.md, "Start-up")
 
