@@ -7,16 +7,15 @@ and launches the server. Environment variables: ``GRADIO_SERVER_NAME``, ``GRADIO
 ``DIFFUSION_EXPLORER_SESSION_TTL`` (seconds a learner's trained model is kept after training; 7200),
 ``DIFFUSION_EXPLORER_MAX_RUN_SECONDS`` (the wall-clock cap of one training or sampling run; 600),
 ``DIFFUSION_EXPLORER_MAX_SESSIONS`` (sessions kept in memory, least recently used dropped first; 64),
-``DIFFUSION_EXPLORER_WARM_UP=0`` (do not import diffusers and torchvision, nor prepare the bundled model's
-ONNX Runtime forward, in the background once the page is served: the first action that needs them does it; see
-``diffusion_core.lazy_imports``), ``DIFFUSION_EXPLORER_CPU_RUNTIME=torch`` (sample the bundled model with PyTorch
+``DIFFUSION_EXPLORER_WARM_UP=0`` (do not import diffusers and torchvision in the background once the page is
+served: the first action that needs them imports them; see ``diffusion_core.lazy_imports``),
+``DIFFUSION_EXPLORER_CPU_RUNTIME=torch`` (sample the bundled model with PyTorch
 on the CPU instead of ONNX Runtime; see ``diffusion_core.onnx_unet``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 
@@ -41,7 +40,6 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from diffusion_core.lazy_imports import warm_up_in_background
-from diffusion_core.sampling import prepare_bundled_forward
 from ui import (
     classroom_tab,
     compare_tab,
@@ -52,7 +50,7 @@ from ui import (
     sampling_tab,
     training_tab,
 )
-from ui.context import DEVICE, SESSION_TTL_SECONDS, AppContext, release_session_models
+from ui.context import SESSION_TTL_SECONDS, AppContext, release_session_models
 from ui.errors import name_refused_files
 from ui.i18n import (
     DEFAULT_LANGUAGE,
@@ -168,7 +166,7 @@ def main() -> None:
     demo.launch(**launch_kwargs(), prevent_thread_lock=True)
     # the page is served: now import what the first actions need, so they do not wait for it
     if os.environ.get("DIFFUSION_EXPLORER_WARM_UP", "1") != "0":
-        warm_up_in_background(then=functools.partial(prepare_bundled_forward, str(DEVICE)))
+        warm_up_in_background()
     demo.block_thread()
 
 

@@ -24,7 +24,6 @@ import importlib
 import logging
 import threading
 import time
-from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
@@ -78,21 +77,15 @@ def ensure_imported() -> float:
         return seconds
 
 
-def _warm_up(then: Callable[[], object] | None) -> None:
+def _warm_up() -> None:
     try:
         logger.info("imported diffusers and torchvision in the background in %.1f s", ensure_imported())
-        if then is not None:
-            start = time.perf_counter()
-            then()
-            name = getattr(getattr(then, "func", then), "__name__", "then")  # a functools.partial's function
-            logger.info("warm-up: %s done in %.1f s", name, time.perf_counter() - start)
-    except Exception:  # a failed warm-up costs only speed: the first use does it again (and reports it)
-        logger.exception("the background warm-up failed")
+    except Exception:  # a failed warm-up costs only speed: the first use imports (and reports) it again
+        logger.exception("could not import diffusers and torchvision in the background")
 
 
-def warm_up_in_background(then: Callable[[], object] | None = None) -> threading.Thread:
-    """Start ``ensure_imported`` in a daemon thread, then ``then()`` if given (e.g. preparing the bundled model's
-    forward); return the thread."""
-    thread = threading.Thread(target=_warm_up, args=(then,), name="import-deferred", daemon=True)
+def warm_up_in_background() -> threading.Thread:
+    """Start ``ensure_imported`` in a daemon thread; return the thread."""
+    thread = threading.Thread(target=_warm_up, name="import-deferred", daemon=True)
     thread.start()
     return thread

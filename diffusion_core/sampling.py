@@ -647,7 +647,8 @@ def bundled_basic_unet(device: str = "cpu") -> nn.Module:
 def prepare_bundled_forward(device: str = "cpu") -> None:
     """Load the bundled model on ``device`` and, where the sampler will run it on ONNX Runtime
     (``cpu_speed.forward_runtime``), export it now (about 3 s on 2 cores) so the first sampling run does not
-    wait for it. For a server's background warm-up."""
+    wait for it. The app calls it when a learner first opens the Sampling tab: a server where nobody samples
+    never holds the ONNX Runtime session (~60-100 MiB with its export, BENCHMARKS.md)."""
     precision = cpu_speed.forward_precision(device)
     unet = bundled_ddpm(device).unet
     if cpu_speed.forward_runtime(device, precision) == "onnxruntime":

@@ -98,3 +98,13 @@ def test_section_b_runs_the_bundled_model_on_onnx_runtime_and_a_learners_own_on_
         "fast": False, "precision": "fp32", "runtime": "onnxruntime"
     }  # fmt: skip
     assert _forward_choice(bundled.unet, "dpm++", bundled=False)["runtime"] == "torch"
+
+
+def test_opening_the_sampling_tab_prepares_the_bundled_models_forward(bundled, monkeypatch):
+    from ui.sampling_tab.scheduler_loop import prepare_forward
+
+    monkeypatch.delenv(onnx_unet.RUNTIME_ENV, raising=False)
+    monkeypatch.setenv(cpu_speed.ENV_OVERRIDE, "fp32")
+    onnx_unet._forwards.pop(bundled.unet, None)  # as on a server where nobody has sampled yet
+    prepare_forward()  # the Sampling tab's first opening calls it
+    assert onnx_unet._forwards.get(bundled.unet) is not None  # section B's first run finds it exported

@@ -85,3 +85,6 @@ def build(ctx: AppContext) -> None:
     # B's alpha_bar chart needs diffusers' scheduler: drawn when the tab is first opened (ui.lazy_views)
     gr.on([lang.change, ctx.openings.first_open(tab)], scheduler_loop.redraw_curve, [lang, b.state, b.scrub], b.curve,
           api_visibility="private", queue=False)  # fmt: skip
+    # the bundled model's ONNX Runtime forward (diffusion_core.onnx_unet): exported while the learner reads the tab
+    ctx.openings.first_open(tab)(scheduler_loop.prepare_forward, None, None, api_visibility="private",
+                                 concurrency_limit=1, concurrency_id="prepare_forward", show_progress="hidden")  # fmt: skip

@@ -7,6 +7,7 @@ The trajectory comes as a GIF and the final batch as a PNG grid.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,7 @@ from ui.client_scrub import frames_payload, frames_store, png_data_url
 from ui.common import TEXT as COMMON
 from ui.common import download_folder, markdown
 from ui.components import seed_number, slider
-from ui.context import ON_GPU, SESSION_TTL_SECONDS
+from ui.context import DEVICE, ON_GPU, SESSION_TTL_SECONDS
 from ui.errors import as_choice, as_int, as_seed
 from ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, Localizer, normalize_language, pick
 from ui.sampling_tab.shared import (
@@ -45,6 +46,7 @@ from ui.sampling_tab.shared import (
 )
 from ui.sampling_tab.text import TEXT, formatted
 
+logger = logging.getLogger(__name__)
 MAX_STEPS = SEED_TRAINING_SCHEDULE.num_train_timesteps  # the full DDPM loop: one step per training timestep
 DEFAULT_SAMPLER = "ddpm" if ON_GPU else "dpm++"
 FEW_STEPS = 20  # DPM-Solver++'s default on a CPU: readable digits in seconds
@@ -180,6 +182,16 @@ def ddpm_sample(
                                                          runtime=forward["runtime"]))  # fmt: skip
         yield (skip, skip, skip, skip, runs.estimate_line(estimate, lang), skip, skip, skip, skip, skip, code)
         yield from _stream_run(run, unet, train_scheduler, sampler, steps, batch, seed, sources, code, lang, forward)
+
+
+def prepare_forward() -> None:
+    """Prepare the bundled model's forward for section B (``sampling.prepare_bundled_forward``: the ONNX Runtime
+    export, ~3 s on 2 cores, once per server) when a learner first opens the tab. A failure costs only speed (the
+    first run exports again and reports what is wrong), so it is logged, never shown."""
+    try:
+        sampling.prepare_bundled_forward(str(DEVICE))
+    except Exception:
+        logger.exception("could not prepare the bundled model's forward")
 
 
 def _forward_choice(unet: Any, sampler: str, bundled: bool) -> dict[str, Any]:
