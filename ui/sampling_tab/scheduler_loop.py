@@ -47,6 +47,9 @@ from ui.sampling_tab.shared import (
 from ui.sampling_tab.text import TEXT, formatted
 
 logger = logging.getLogger(__name__)
+# the alpha_bar chart's cursor moves at most once a second while a run streams (a plotly figure costs ~50 ms to
+# build on 2 cores, more to send and for the page to draw again; the images still stream every STREAM_EVERY_S)
+CURVE_EVERY_S = 1.0
 MAX_STEPS = SEED_TRAINING_SCHEDULE.num_train_timesteps  # the full DDPM loop: one step per training timestep
 DEFAULT_SAMPLER = "ddpm" if ON_GPU else "dpm++"
 FEW_STEPS = 20  # DPM-Solver++'s default on a CPU: readable digits in seconds
@@ -127,16 +130,17 @@ def _format_t(t: float | int) -> str:
     return f"{t:.1f}" if isinstance(t, float) and not float(t).is_integer() else str(int(t))
 
 
-def _frame_outputs(state: dict, index: int, lang: str) -> tuple:
-    """Kept frame ``index`` of a run: (x_t, pred_x0, noise images, alpha_bar curve, caption)."""
+def _frame_outputs(state: dict, index: int, lang: str, curve: bool = True) -> tuple:
+    """Kept frame ``index`` of a run: (x_t, pred_x0, noise images, alpha_bar curve, caption); the curve is
+    ``gr.skip()`` (left as drawn) when ``curve`` is False."""
     frame = state["frames"][index]
     x_t = frame["x_t"].float()
     columns = square_columns(x_t.shape[0])
     images = step_images(x_t, frame["pred_x0"].float(), frame["noise_pred"].float(),
                          grid_scale(x_t, columns, PANEL_WIDTH), columns)  # fmt: skip
-    curve = alpha_bar_curve(state["alpha_bar"], float(frame["t"]), lang)
+    chart = alpha_bar_curve(state["alpha_bar"], float(frame["t"]), lang) if curve else gr.skip()
     caption = pick(TEXT, "frame", lang).format(step=frame["step"] + 1, n=state["steps"], t=_format_t(frame["t"]))
-    return (*images, curve, caption)
+    return (*images, chart, caption)
 
 
 def _kept_steps(steps: int) -> set[int]:
@@ -224,6 +228,7 @@ def _stream_run(run: runs.Run, unet: Any, train_scheduler: Any, sampler: str, st
         return pick(TEXT, "b_status", language).format(n=steps, sampler=sampler, source=sources[language], **values)
 
     start = last_yield = time.perf_counter()
+    last_curve = -CURVE_EVERY_S
     skip = gr.skip()
     record = None
     reason = None
@@ -240,7 +245,9 @@ def _stream_run(run: runs.Run, unet: Any, train_scheduler: Any, sampler: str, st
         if record.step in keep or done:  # the scrubber and the GIF keep at most MAX_KEPT_FRAMES frames (+ a stop)
             state["frames"].append(frame)
         if due and not done:
-            *images, curve, _ = _frame_outputs({**state, "frames": [frame]}, 0, lang)
+            draw_curve = time.perf_counter() - last_curve >= CURVE_EVERY_S
+            last_curve = time.perf_counter() if draw_curve else last_curve
+            *images, curve, _ = _frame_outputs({**state, "frames": [frame]}, 0, lang, curve=draw_curve)
             status = status_line(step=record.step + 1, t=_format_t(record.t), seconds=time.perf_counter() - start)
             yield (*images, curve, f"{status} · {run.progress_line()}", skip, skip, skip, skip, skip, code)
             last_yield = time.perf_counter()
