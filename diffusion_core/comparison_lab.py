@@ -21,6 +21,7 @@ from diffusion_core import sampling
 from diffusion_core.checks import whole_number
 from diffusion_core.data import to_model_range, to_unit_range
 from diffusion_core.metrics import check_images, class_balance, classify, mean_confidence
+from diffusion_core.models import unet2d_image_shape
 from diffusion_core.noising import predict_x0
 from diffusion_core.quality_curves import SampleFn
 
@@ -34,6 +35,8 @@ def generate(
     seed: int = 0,
     start: str = "randn",
     fast: bool = False,
+    precision: str = "fp32",
+    runtime: str = "torch",
 ) -> torch.Tensor:
     """Sample ``n`` images with ``diffusion_core.sampling`` in chunks of ``sampling.MAX_BATCH``.
 
@@ -47,6 +50,7 @@ def generate(
         start: ``"randn"`` (x_T ~ N(0, I), correct) or ``"rand"`` (x_T ~ U[0, 1), the failure
             mode: the tutorial's ``corrupt`` noise where DDPM needs Gaussian noise).
         fast: use the sampling module's CUDA-graph step (CUDA, DDPM/DDIM, ``start="randn"`` only).
+        precision, runtime: the UNet forward, as ``sampling.scheduler_sample`` takes them.
 
     Returns:
         Samples (n, C, H, W) on the CPU, roughly in [-1, 1].
@@ -60,10 +64,18 @@ def generate(
         size = min(sampling.MAX_BATCH, n - begin)
         x_T = None
         if start == "rand":  # the mistake: uniform noise in [0, 1) (mean 0.5, std 0.29) where the model expects N(0, I)
-            shape = (size, unet.config.in_channels, unet.config.sample_size, unet.config.sample_size)
-            x_T = torch.rand(shape, generator=generator)
+            x_T = torch.rand((size, *unet2d_image_shape(unet)), generator=generator)
         records = sampling.scheduler_sample(
-            unet, scheduler, sampler, steps, size, generator=generator, fast=fast and x_T is None, x_T=x_T
+            unet,
+            scheduler,
+            sampler,
+            steps,
+            size,
+            generator=generator,
+            fast=fast and x_T is None,
+            x_T=x_T,
+            precision=precision,
+            runtime=runtime,
         )
         chunks.append(sampling.final_sample(records).float().cpu())
     return torch.cat(chunks)

@@ -86,3 +86,10 @@ def forward_runtime(device: torch.device | str, precision: Precision = "fp32") -
     if torch.device(device).type != "cpu" or precision != "fp32":
         return "torch"
     return "onnxruntime" if onnx_unet.available() else "torch"
+
+
+def sampling_forward(device: torch.device | str) -> dict[str, str]:
+    """``scheduler_sample``'s ``precision`` and ``runtime`` for the plain (not CUDA-graph) loop on ``device``:
+    ``forward_precision``, then ``forward_runtime`` at that precision."""
+    precision = forward_precision(device)
+    return {"precision": precision, "runtime": forward_runtime(device, precision)}

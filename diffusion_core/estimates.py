@@ -33,6 +33,7 @@ from torch import nn
 
 from diffusion_core import onnx_unet
 from diffusion_core.checks import seconds_from_env, whole_number
+from diffusion_core.models import unet2d_image_shape
 
 RUN_CAP_ENV = "DIFFUSION_EXPLORER_MAX_RUN_SECONDS"
 DEFAULT_RUN_CAP_SECONDS = 600.0  # 10 minutes: one learner's run on a shared server
@@ -120,9 +121,7 @@ def sample_shape(model: nn.Module, image_size: int = 28) -> tuple[int, int, int]
     from diffusers import UNet2DModel
 
     if isinstance(model, UNet2DModel):
-        size = model.config.sample_size
-        height, width = (size, size) if isinstance(size, int) else tuple(size)
-        return int(model.config.in_channels), int(height), int(width)
+        return unet2d_image_shape(model)
     first = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
     return (first.in_channels if first is not None else 1), image_size, image_size
 
@@ -189,8 +188,7 @@ def forward_seconds(
     shape = tuple(shape) if shape is not None else sample_shape(model)
     device = _device_of(model)
     dtype = next(model.parameters()).dtype
-    if runtime not in onnx_unet.RUNTIMES:
-        raise ValueError(f"runtime must be one of {', '.join(onnx_unet.RUNTIMES)}, got {runtime!r}")
+    onnx_unet.check_runtime(runtime)
 
     def measure() -> float:
         x = torch.randn(batch, *shape, device=device, dtype=dtype)

@@ -99,6 +99,13 @@ def build_unet2d(**overrides) -> UNet2DModel:
         return UNet2DModel(**{**UNET2D_SEED_CONFIG, **overrides})
 
 
+def unet2d_image_shape(unet: UNet2DModel) -> tuple[int, int, int]:
+    """(C, H, W) of the images a ``UNet2DModel`` takes, from its config (``sample_size`` an int or (H, W))."""
+    size = unet.config.sample_size
+    height, width = (size, size) if isinstance(size, int) else tuple(size)
+    return int(unet.config.in_channels), int(height), int(width)
+
+
 def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
     """Count a module's parameters: ``sum(p.numel() for p in module.parameters())``."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)

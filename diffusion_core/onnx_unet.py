@@ -34,11 +34,13 @@ import time
 import warnings
 import weakref
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
+
+from diffusion_core.models import unet2d_image_shape
 
 if TYPE_CHECKING:
     from diffusers import UNet2DModel
@@ -47,6 +49,13 @@ RUNTIMES = ("torch", "onnxruntime")
 RUNTIME_ENV = "DIFFUSION_EXPLORER_CPU_RUNTIME"  # "torch" forces PyTorch on the CPU; unset or "onnxruntime": auto
 OPSET = 17
 ONNX_ATOL = 1e-4  # |ONNX Runtime - eager| of one forward, noise prediction ~N(0, 1) (measured ~3e-6)
+
+
+def check_runtime(runtime: str) -> str:
+    """``runtime`` if it is one of ``RUNTIMES``, else ``ValueError`` naming them."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+    return runtime
 
 
 def available() -> bool:
@@ -92,8 +101,7 @@ class OnnxForward:
         import onnxruntime
 
         start = time.perf_counter()
-        channels, height, width = unet.config.in_channels, *_sample_size(unet)
-        example = (torch.zeros(2, channels, height, width), torch.zeros(2))
+        example = (torch.zeros(2, *unet2d_image_shape(unet)), torch.zeros(2))
         graph = io.BytesIO()
         with warnings.catch_warnings():  # the tracer's notes on diffusers' shape asserts: expected, not news
             warnings.simplefilter("ignore")
@@ -138,11 +146,6 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="onnx-forward")
 
 
-def _sample_size(unet: Any) -> tuple[int, int]:
-    size = unet.config.sample_size
-    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
-
-
 _forwards: weakref.WeakKeyDictionary[nn.Module, OnnxForward] = weakref.WeakKeyDictionary()
 _export_lock = threading.Lock()
 
@@ -157,4 +160,4 @@ def onnx_forward(unet: UNet2DModel) -> OnnxForward:
         return forward
 
 
-__all__ = ["ONNX_ATOL", "RUNTIMES", "RUNTIME_ENV", "OnnxForward", "available", "onnx_forward"]
+__all__ = ["ONNX_ATOL", "RUNTIMES", "RUNTIME_ENV", "OnnxForward", "available", "check_runtime", "onnx_forward"]

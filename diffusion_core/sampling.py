@@ -71,6 +71,7 @@ from torch import nn
 from diffusion_core import cpu_speed, onnx_unet
 from diffusion_core.checkpoints import BASIC_UNET_DIR, DDPM_DIR, load_basic_unet, load_ddpm_pipeline
 from diffusion_core.checks import whole_number
+from diffusion_core.models import unet2d_image_shape
 from diffusion_core.noising import predict_x0
 
 if TYPE_CHECKING:  # diffusers is imported when first used (ARCHITECTURE.md, "Start-up")
@@ -236,12 +237,6 @@ def check_sampling_args(
     return num_train_timesteps
 
 
-def _image_shape(unet: UNet2DModel, batch_size: int) -> tuple[int, ...]:
-    size = unet.config.sample_size
-    size = (size, size) if isinstance(size, int) else tuple(size)
-    return (batch_size, unet.config.in_channels, *size)
-
-
 def scheduler_sample(
     unet: UNet2DModel,
     scheduler: object,
@@ -294,9 +289,7 @@ def scheduler_sample(
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if precision == "bf16" and (fast or device.type != "cpu"):
         raise ValueError("precision='bf16' is the CPU's autocast: use it on the CPU, without fast=True")
-    if runtime not in onnx_unet.RUNTIMES:
-        raise ValueError(f"runtime must be one of {', '.join(onnx_unet.RUNTIMES)}, got {runtime!r}")
-    if runtime == "onnxruntime" and (fast or precision != "fp32" or device.type != "cpu"):
+    if onnx_unet.check_runtime(runtime) == "onnxruntime" and (fast or precision != "fp32" or device.type != "cpu"):
         raise ValueError("runtime='onnxruntime' runs the float32 forward on the CPU: no fast=True, no bf16")
     if fast:
         if device.type != "cuda" or not torch.cuda.is_available():
@@ -307,7 +300,7 @@ def scheduler_sample(
     sched.set_timesteps(num_inference_steps, device=device)
 
     # 0. start from pure noise N(0, I), scaled to the scheduler's starting spread (1 for DDPM/DDIM)
-    shape = _image_shape(unet, batch_size)
+    shape = (batch_size, *unet2d_image_shape(unet))
     if x_T is None:
         from diffusers.utils.torch_utils import randn_tensor
 
@@ -649,9 +642,8 @@ def prepare_bundled_forward(device: str = "cpu") -> None:
     (``cpu_speed.forward_runtime``), export it now (about 3 s on 2 cores) so the first sampling run does not
     wait for it. The app calls it when a learner first opens the Sampling tab: a server where nobody samples
     never holds the ONNX Runtime session (~60-100 MiB with its export, BENCHMARKS.md)."""
-    precision = cpu_speed.forward_precision(device)
     unet = bundled_ddpm(device).unet
-    if cpu_speed.forward_runtime(device, precision) == "onnxruntime":
+    if cpu_speed.sampling_forward(device)["runtime"] == "onnxruntime":
         onnx_unet.onnx_forward(unet)
 
 

@@ -26,8 +26,9 @@ import time
 import torch
 from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
 
-from diffusion_core import cpu_speed, metrics, onnx_unet, sampling
+from diffusion_core import comparison_lab, cpu_speed, metrics, onnx_unet, sampling
 from diffusion_core.benchmarks import BenchTable, ms, time_calls
+from diffusion_core.data import to_unit_range
 from diffusion_core.figures import to_image
 from diffusion_core.models import build_unet2d
 from diffusion_core.noising import SEED_TRAINING_SCHEDULE, make_scheduler
@@ -80,7 +81,7 @@ def cpu_tables(quick: bool) -> list[BenchTable]:
     x = torch.randn(16, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         forward = time_calls(lambda: unet(x, torch.tensor(500)), repeats=repeats * 2, warmup=2)
-    forward_choice = app_forward()  # as the app samples the bundled model on this CPU
+    forward_choice = cpu_speed.sampling_forward("cpu")  # as the app samples the bundled model on this CPU
     first = [_first_record_seconds(unet, scheduler, 16, **forward_choice) for _ in range(repeats)]
     grid = time_calls(lambda: _grid_png(unet, scheduler, "dpm++", 20, 16, **forward_choice), repeats, warmup=1)
     # the tutorial's way: DDPM, 1000 steps; time 20 of them and scale (each step is one forward)
@@ -195,7 +196,7 @@ def candidate_tables(quick: bool) -> list[BenchTable]:
         "OpenVINO 2026.4 (a 59 MB wheel) ran this forward in 140 ms against ONNX Runtime's 126 ms in one quiet run"
     )
 
-    picked = app_forward()
+    picked = cpu_speed.sampling_forward("cpu")
     label = "eager float32" if picked == PLAIN else f"{picked['runtime']}, {picked['precision']}"
     grid_repeats = 1 if quick else 3
     grids: dict[str, list[float]] = {"plain": [], "picked": []}
@@ -236,18 +237,12 @@ def candidate_tables(quick: bool) -> list[BenchTable]:
 PLAIN = {"precision": "fp32", "runtime": "torch"}
 
 
-def app_forward() -> dict[str, str]:
-    """The CPU forward the app's samplers use here: ``scheduler_sample``'s ``precision`` and ``runtime``."""
-    precision = cpu_speed.forward_precision("cpu")
-    return {"precision": precision, "runtime": cpu_speed.forward_runtime("cpu", precision)}
-
-
 QUALITY_N = 512
 
 
 def quality_table(unet: UNet2DModel, scheduler: DDPMScheduler, picked: dict[str, str]) -> BenchTable:
     """The project's quality evaluation (``metrics.measure``) of ``QUALITY_N`` DPM-Solver++ 20 digits sampled with
-    the plain and the picked forward, from the same starting noise (batches of 64, seeds 0, 1, ...)."""
+    the plain and the picked forward, from the same starting noise (``comparison_lab.generate``, seed 0)."""
     table = BenchTable(
         title=f"Quality of the default sampler with each forward ({QUALITY_N} digits, DPM-Solver++ 20 steps)",
         columns=["forward", "FD (floor)", "confidence", "class balance", "sampling time"],
@@ -255,14 +250,8 @@ def quality_table(unet: UNet2DModel, scheduler: DDPMScheduler, picked: dict[str,
     images = {}
     for name, forward_choice in (("eager float32 (plain)", PLAIN), ("picked", picked)):
         start = time.perf_counter()
-        batches = [
-            sampling.final_sample(sampling.scheduler_sample(
-                unet, scheduler, "dpm++", 20, 64, generator=torch.Generator().manual_seed(seed), **forward_choice
-            ))
-            for seed in range(QUALITY_N // 64)
-        ]  # fmt: skip
-        seconds = time.perf_counter() - start
-        images[name] = ((torch.cat(batches).float() / 2 + 0.5).clamp(0, 1), seconds)
+        digits = to_unit_range(comparison_lab.generate(unet, scheduler, "dpm++", 20, QUALITY_N, **forward_choice))
+        images[name] = (digits.clamp(0, 1), time.perf_counter() - start)
     for name, (digits, seconds) in images.items():
         report = metrics.measure(digits)
         label = name if name != "picked" else f"picked ({picked['runtime']}, {picked['precision']})"

@@ -204,9 +204,10 @@ def _forward_choice(unet: Any, sampler: str, bundled: bool) -> dict[str, Any]:
     float32 CPU forward (exported once per server and shared by every learner; a learner's own model, new after
     each training, stays on PyTorch rather than pay an export per model)."""
     fast = sampler in sampling.FAST_SAMPLERS and sampling.fast_path_available(unet.device)
-    precision = "fp32" if fast else cpu_speed.forward_precision(unet.device)
-    runtime = cpu_speed.forward_runtime(unet.device, precision) if bundled and not fast else "torch"
-    return {"fast": fast, "precision": precision, "runtime": runtime}
+    if fast:
+        return {"fast": True, "precision": "fp32", "runtime": "torch"}
+    forward = cpu_speed.sampling_forward(unet.device)
+    return {"fast": False, **forward, "runtime": forward["runtime"] if bundled else "torch"}
 
 
 def _stream_run(run: runs.Run, unet: Any, train_scheduler: Any, sampler: str, steps: int, batch: int, seed: int,
