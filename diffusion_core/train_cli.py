@@ -14,6 +14,10 @@ Examples::
         --output runs/ddpm
     python -m diffusion_core train --resume runs/ddpm-state --seconds 3600 --output runs/ddpm
 
+    # train a finished cosine run further: a new warm-up and cosine from its last step to step 20000
+    python -m diffusion_core train --resume runs/ddpm-state --steps 20000 --lr-restart --lr 5e-4 \
+        --warmup-steps 200 --output runs/ddpm
+
     # multi-GPU: the same command under accelerate (each process takes its share of every epoch)
     accelerate launch --num_processes 4 -m diffusion_core train --model ddpm --steps 10000 --ema --fast
 
@@ -23,7 +27,8 @@ images seen, seconds, device, final loss, loss curve) and ``samples.png``. With 
 it also writes early checkpoints to ``<output>/early/step_NNNNNN`` (``--save-at`` names single
 steps). With ``--state-every N`` it writes the whole training state (``train_state``) every N steps
 and at the end to ``--state-dir`` (default ``<output>-state``); ``--resume DIR`` continues such a
-run with its saved settings, changing only the budget (``--steps``, ``--seconds``) or the device.
+run with its saved settings, changing only the budget (``--steps``, ``--seconds``) or the device
+(a GPU run may continue on the CPU); ``--lr-restart`` also starts a new learning-rate phase.
 """
 
 from __future__ import annotations
@@ -76,8 +81,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     budget.add_argument("--seconds", type=float, default=None, help="wall-clock budget of this call, in seconds")
     parser.add_argument("--batch-size", type=int, default=128, help="images per step (the tutorial's 128)")
     parser.add_argument("--lr", type=float, default=None, help=f"peak learning rate (default {DEFAULT_LR})")
-    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant", help="after the warm-up")
-    parser.add_argument("--warmup-steps", type=int, default=0, help="linear learning-rate warm-up steps")
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None, help="after the warm-up (constant)")
+    parser.add_argument("--warmup-steps", type=int, default=None, help="linear learning-rate warm-up steps (0)")
     parser.add_argument("--grad-clip", type=float, default=None, help="clip the gradient norm to this")
     parser.add_argument("--seed", type=int, default=0, help="seeds the weights, data order and noise")
     parser.add_argument("--device", default=None, help="auto, cuda, mps or cpu (default auto)")
@@ -100,6 +105,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--state-every", type=int, default=None, help="save the resumable state every N steps")
     parser.add_argument("--state-dir", type=Path, default=None, help="where the state goes (default <output>-state)")
     parser.add_argument("--resume", type=Path, default=None, help="continue the run saved in this state folder")
+    parser.add_argument(
+        "--lr-restart",
+        action="store_true",
+        help="with --resume and a larger --steps: a new warm-up and schedule from the saved step to --steps "
+        "(--lr, --lr-schedule and --warmup-steps name it; by default the saved ones)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     parser.add_argument("--output", type=Path, default=Path("checkpoints/run"), help="output folder")
     parser.add_argument("--samples", type=int, default=16, help="images in samples.png (0: none)")
@@ -121,7 +132,8 @@ def _config(args: argparse.Namespace) -> TrainConfig:
         report_every = args.report_every or _report_every(args, saved["report_every"])
         given = {"steps": args.steps, "seconds": args.seconds, "device": args.device, "report_every": report_every}
         budget = {key: value for key, value in given.items() if value is not None}
-        return TrainConfig(**{**saved, **budget, "cuda_graph": args.cuda_graph, "compile": args.compile})
+        schedule = _restarted_schedule(args, saved, state_step=read_state(args.resume)["step"])
+        return TrainConfig(**{**saved, **budget, **schedule, "cuda_graph": args.cuda_graph, "compile": args.compile})
     if args.model is None:
         raise SystemExit("error: give --model basic or --model ddpm (or --resume a saved run)")
     no_budget = args.epochs is None and args.steps is None and args.seconds is None
@@ -132,8 +144,8 @@ def _config(args: argparse.Namespace) -> TrainConfig:
         seconds=args.seconds,
         batch_size=args.batch_size,
         lr=args.lr,
-        lr_schedule=args.lr_schedule,
-        warmup_steps=args.warmup_steps,
+        lr_schedule=args.lr_schedule or "constant",
+        warmup_steps=args.warmup_steps or 0,
         grad_clip=args.grad_clip,
         seed=args.seed,
         device=args.device or "auto",
@@ -144,6 +156,29 @@ def _config(args: argparse.Namespace) -> TrainConfig:
         ema=args.ema,
         ema_decay=args.ema_decay,
     )
+
+
+def _restarted_schedule(args: argparse.Namespace, saved: dict, state_step: int) -> dict:
+    """The learning-rate fields of a resumed run: the saved ones, or with ``--lr-restart`` a new phase.
+
+    A cosine schedule's length is part of the run: stretching it to a larger ``--steps`` would lift
+    a learning rate that had decayed towards 0 back to about half its peak in one step, which
+    throws the weights off (measured on the bundled run: loss 0.035 -> 0.18). Such a run must say
+    ``--lr-restart``: a fresh warm-up from the saved step, then the schedule down to ``--steps``.
+    """
+    if not args.lr_restart:
+        stretched = args.steps is not None and args.steps != saved.get("steps")
+        if saved.get("lr_schedule") == "cosine" and stretched:
+            raise SystemExit(
+                f"error: the saved run's cosine schedule ends at step {saved.get('steps')}; to train to step "
+                f"{args.steps}, add --lr-restart (a new warm-up and cosine from step {state_step}; --lr and "
+                "--warmup-steps set them)"
+            )
+        return {}
+    if args.steps is None or args.steps <= state_step:
+        raise SystemExit(f"error: --lr-restart needs --steps beyond the saved step {state_step}")
+    given = {"lr": args.lr, "lr_schedule": args.lr_schedule, "warmup_steps": args.warmup_steps}
+    return {"lr_restart_at": state_step, **{key: value for key, value in given.items() if value is not None}}
 
 
 def _report_every(args: argparse.Namespace, default: int) -> int:
@@ -181,8 +216,7 @@ def run(args: argparse.Namespace) -> int:
         model = build_model(config.model, channels=images.shape[1], image_size=images.shape[-1], seed=config.seed)
         ema = make_ema(model, config) if config.ema else None
         training = TrainingRun(model, images, config, ema=ema, accelerator=accelerator)
-        if args.resume is not None:
-            training.load_state(args.resume)
+        resume_notes = training.load_state(args.resume) if args.resume is not None else []
     except ValueError as error:
         raise SystemExit(f"error: {error}") from None
     state_dir = args.state_dir or args.resume or args.output.with_name(args.output.name + "-state")
@@ -190,6 +224,14 @@ def run(args: argparse.Namespace) -> int:
     if args.resume is not None:
         history = _History.load(args.resume, command)
         print(f"resuming {args.resume} at step {training.progress.step}")
+        for note in resume_notes:
+            print(f"note: {note}")
+        if config.lr_restart_at == training.progress.step:
+            end = training.total_steps
+            print(
+                f"learning rate: a new {config.warmup_steps}-step warm-up to {config.learning_rate:g} from step "
+                f"{config.lr_restart_at}, then {config.lr_schedule}" + (f" to step {end}" if end else "")
+            )
 
     # 3. train, with a progress bar, early checkpoints and resume states
     total = training.total_steps

@@ -38,6 +38,8 @@ RANDOM_FILE = "random.safetensors"
 # fields a resumed run may change: the budget of this call, the device and how it reports
 HYPER_PARAMETERS = ("lr", "betas", "eps", "weight_decay", "amsgrad")
 RESUMABLE_CHANGES = frozenset({"steps", "epochs", "seconds", "device", "report_every", "compile", "cuda_graph"})
+# and, in a run that restarts its learning-rate schedule at the step it resumes from, that schedule
+SCHEDULE_FIELDS = frozenset({"lr", "lr_schedule", "warmup_steps", "lr_restart_at"})
 
 
 def save_train_state(run: TrainingRun, folder: str | Path) -> Path:
@@ -102,12 +104,23 @@ def read_state(folder: str | Path) -> dict:
     return state
 
 
-def load_train_state(run: TrainingRun, folder: str | Path) -> None:
-    """Restore weights, EMA, optimizer, random states and counters from ``folder`` into ``run``."""
+def load_train_state(run: TrainingRun, folder: str | Path) -> list[str]:
+    """Restore weights, EMA, optimizer, random states and counters from ``folder`` into ``run``.
+
+    A run saved on one kind of device may continue on another (a GPU run on the CPU, or back).
+    Everything carries over except the noise generator's state, which is the device's own kind
+    (a CUDA generator's 16 bytes against a CPU one's 5,056): the noise is then drawn from a
+    generator seeded with ``seed + 1 + step``, reproducible but not the numbers the first device
+    would have drawn.
+
+    Returns:
+        Notes for the person resuming (empty when the run continues exactly).
+    """
     folder = Path(folder)
     state = read_state(folder)
-    saved, current = state["config"], asdict(run.config)
-    changed = sorted(k for k in current if k not in RESUMABLE_CHANGES and saved.get(k) != current[k])
+    saved, current = {"lr_restart_at": 0, **state["config"]}, asdict(run.config)  # states before restarts
+    may_change = RESUMABLE_CHANGES | (SCHEDULE_FIELDS if run.config.lr_restart_at == state["step"] else set())
+    changed = sorted(k for k in current if k not in may_change and saved.get(k) != current[k])
     if changed:
         raise ValueError(f"the saved run differs in {', '.join(changed)}: resume it with the same settings")
     if (run.ema is None) != (state["ema"] is None):
@@ -137,13 +150,23 @@ def load_train_state(run: TrainingRun, folder: str | Path) -> None:
         for saved_group, group in zip(state["param_groups"], groups, strict=True)
     ]
     run.optimizer.load_state_dict(optimizer_state)
-    run.noise_generator.set_state(randomness["noise"])
+    notes = []
+    try:
+        run.noise_generator.set_state(randomness["noise"])
+    except RuntimeError:  # saved by another kind of device's generator
+        reseed = int(run.config.seed) + 1 + int(state["step"])
+        run.noise_generator.manual_seed(reseed)
+        notes.append(
+            f"the noise generator's state was saved on another kind of device ({saved.get('device')!r}); "
+            f"this run draws its noise on {run.device.type} from seed {reseed} (seed + 1 + step)"
+        )
     progress = run.progress
     progress.step, progress.epoch = int(state["step"]), int(state["epoch"])
     progress.batch_in_epoch, progress.images_seen = int(state["batch_in_epoch"]), int(state["images_seen"])
     progress.train_seconds = float(state["train_seconds"])
     progress.losses = [float(v) for v in state["losses"]]
     progress.epoch_order_state = randomness.get("epoch_order")
+    return notes
 
 
 def _like(param: torch.Tensor, value: torch.Tensor) -> torch.Tensor:

@@ -98,6 +98,7 @@ class TrainConfig:
     lr: float | None = None  # peak learning rate; None -> the tutorial's (1e-3 Adam basic, 4e-4 AdamW ddpm)
     lr_schedule: str = "constant"  # "constant" (the tutorial) or "cosine" (decays to 0 at the last step)
     warmup_steps: int = 0  # linear learning-rate warm-up from lr / warmup_steps to lr
+    lr_restart_at: int = 0  # the step where the warm-up + schedule begins (a resumed run's restart; 0: the start)
     grad_clip: float | None = None  # clip the gradient's global L2 norm to this (None: the tutorial's no clip)
     seed: int = 0  # seeds the data order, the amounts/timesteps and the noise
     device: str = "auto"  # "auto" (cuda > mps > cpu), "cuda", "mps" or "cpu"
@@ -140,6 +141,10 @@ class TrainConfig:
             raise ValueError("a cosine schedule needs a length: give steps or epochs, not only seconds")
         if not is_whole_number(self.warmup_steps) or not 0 <= self.warmup_steps <= MAX_STEPS:
             raise ValueError(f"warmup_steps must be a whole number >= 0, got {self.warmup_steps!r}")
+        if not is_whole_number(self.lr_restart_at) or not 0 <= self.lr_restart_at <= MAX_STEPS:
+            raise ValueError(f"lr_restart_at must be a whole number >= 0, got {self.lr_restart_at!r}")
+        if self.steps is not None and self.lr_restart_at >= self.steps:
+            raise ValueError(f"lr_restart_at ({self.lr_restart_at}) must come before the last step ({self.steps})")
         if self.grad_clip is not None and not _finite_in(self.grad_clip, 0, 1e6, open_low=True):
             raise ValueError(f"grad_clip must be a positive number, got {self.grad_clip!r}")
         if not is_whole_number(self.seed) or not 0 <= self.seed < 2**63:
@@ -176,15 +181,19 @@ class TrainConfig:
     def lr_at(self, step: int, total: int | None) -> float:
         """The learning rate of optimizer step ``step`` (0-based) of ``total``.
 
-        ``constant``: ``lr`` (after the warm-up). ``cosine``: ``lr * (1 + cos(pi * p)) / 2`` with
-        ``p`` going from 0 after the warm-up to 1 at the last step. The warm-up multiplies either
-        by ``(step + 1) / warmup_steps`` for the first ``warmup_steps`` steps.
+        Steps count from ``lr_restart_at`` (0, unless a resumed run restarted its schedule):
+        ``s = step - lr_restart_at`` of ``n = total - lr_restart_at``. ``constant``: ``lr`` (after
+        the warm-up). ``cosine``: ``lr * (1 + cos(pi * p)) / 2`` with ``p`` going from 0 after the
+        warm-up to 1 at the last step. The warm-up multiplies either by ``(s + 1) / warmup_steps``
+        for the first ``warmup_steps`` steps.
         """
         peak = self.learning_rate
-        if step < self.warmup_steps:
-            return peak * (step + 1) / self.warmup_steps
-        if self.lr_schedule == "cosine" and total is not None and total > self.warmup_steps:
-            progress = min(1.0, (step - self.warmup_steps) / (total - self.warmup_steps))
+        s = step - self.lr_restart_at
+        if s < self.warmup_steps:
+            return peak * (max(s, 0) + 1) / self.warmup_steps
+        n = None if total is None else total - self.lr_restart_at
+        if self.lr_schedule == "cosine" and n is not None and n > self.warmup_steps:
+            progress = min(1.0, (s - self.warmup_steps) / (n - self.warmup_steps))
             return peak * 0.5 * (1.0 + math.cos(math.pi * progress))
         return peak
 
@@ -433,11 +442,14 @@ class TrainingRun:
 
         return save_train_state(self, folder)
 
-    def load_state(self, folder: str | Path) -> None:
-        """Continue from a folder written by ``save_state`` of a run with the same model and config."""
+    def load_state(self, folder: str | Path) -> list[str]:
+        """Continue from a folder written by ``save_state`` of a run with the same model and config.
+
+        Returns notes on what could not continue exactly (see ``train_state.load_train_state``).
+        """
         from diffusion_core.train_state import load_train_state
 
-        load_train_state(self, folder)
+        return load_train_state(self, folder)
 
     def unwrapped_model(self) -> nn.Module:
         """The trained module itself (without an accelerate wrapper)."""

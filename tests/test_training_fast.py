@@ -58,6 +58,64 @@ def test_learning_rate_warms_up_then_follows_a_cosine_to_zero():
         TrainConfig(model="basic", steps=None, epochs=None, seconds=5, lr_schedule="cosine").validate()
 
 
+def test_a_restarted_schedule_counts_from_its_restart_step():
+    """A resumed run's second phase: a fresh warm-up from lr_restart_at, then a cosine to the new last step."""
+    config = TrainConfig(
+        model="ddpm", steps=210, epochs=None, lr=5e-4, lr_schedule="cosine", warmup_steps=10, lr_restart_at=100
+    )
+    rates = [config.lr_at(step, 210) for step in range(100, 210)]
+    assert rates[0] == pytest.approx(5e-5) and rates[9] == pytest.approx(5e-4)  # 10 warm-up steps from step 100
+    assert rates[10 + 50] == pytest.approx(2.5e-4)  # half way through the 100 cosine steps
+    assert all(a >= b for a, b in itertools.pairwise(rates[10:])) and rates[-1] < 1e-6
+    with pytest.raises(ValueError, match="must come before the last step"):
+        TrainConfig(model="ddpm", steps=100, epochs=None, lr_restart_at=100).validate()
+
+
+def test_a_state_takes_a_new_schedule_only_when_it_restarts_at_the_saved_step(digits, tmp_path):
+    base = dict(model="basic", epochs=None, batch_size=16, fast=True, lr_schedule="cosine", warmup_steps=1)
+    first = _training("basic", digits, TrainConfig(steps=3, **base))
+    list(first.steps())
+    first.save_state(tmp_path / "state")
+    restarted = TrainConfig(**{**base, "warmup_steps": 2}, steps=6, lr=3e-4, lr_restart_at=3, report_every=1)
+    second = _training("basic", digits, restarted)
+    assert second.load_state(tmp_path / "state") == []
+    records = list(second.steps())
+    assert [r.step for r in records] == [4, 5, 6]
+    assert [r.lr for r in records][:2] == pytest.approx([1.5e-4, 3e-4])  # the new warm-up, then the new peak
+    elsewhere = TrainConfig(**{**base, "warmup_steps": 2}, steps=6, lr=3e-4, lr_restart_at=2)
+    with pytest.raises(ValueError, match="differs in lr, lr_restart_at, warmup_steps"):
+        _training("basic", digits, elsewhere).load_state(tmp_path / "state")
+
+
+def test_a_state_from_another_kind_of_device_continues_with_a_note(digits, tmp_path):
+    """A CUDA generator's state (16 bytes: seed and offset) cannot seed a CPU generator: reseeded, and said."""
+    from safetensors.torch import load_file, save_file
+
+    config = TrainConfig(model="ddpm", steps=4, epochs=None, batch_size=8, fast=True, ema=True, report_every=1)
+    first = _training("ddpm", digits, config)
+    for record in first.steps():
+        if record.step == 2:
+            break
+    folder = first.save_state(tmp_path / "state")
+    randomness = load_file(str(folder / "random.safetensors"))
+    save_file({**randomness, "noise": torch.zeros(16, dtype=torch.uint8)}, str(folder / "random.safetensors"))
+    state = json.loads((folder / "state.json").read_text())
+    state["config"]["device"] = "cuda"
+    (folder / "state.json").write_text(json.dumps(state))
+
+    second = _training("ddpm", digits, config)
+    notes = second.load_state(folder)
+    assert len(notes) == 1 and "another kind of device ('cuda')" in notes[0] and "seed 3 (seed + 1 + step)" in notes[0]
+    assert second.progress.step == 2
+    for a, b in zip(first.model.parameters(), second.model.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+    reseeded = torch.Generator().manual_seed(3)
+    assert torch.equal(
+        torch.randn(4, generator=second.noise_generator), torch.randn(4, generator=reseeded)
+    )  # the documented seed, so the continuation is reproducible
+    assert [r.step for r in second.steps()] == [3, 4]
+
+
 def test_the_run_reports_the_scheduled_rate(digits):
     config = TrainConfig(
         model="basic", steps=4, epochs=None, batch_size=16, lr=1e-3, warmup_steps=4, fast=True, report_every=1
@@ -160,7 +218,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 def test_cli_saves_state_and_resumes(tmp_path):
     out, state = tmp_path / "ddpm", tmp_path / "ddpm-state"
     first = _cli("--model", "ddpm", "--steps", "3", "--batch-size", "4", "--fast", "--ema",
-                 "--lr-schedule", "cosine", "--warmup-steps", "2", "--state-every", "2", "--save-at", "2",
+                 "--warmup-steps", "2", "--state-every", "2", "--save-at", "2",
                  "--samples", "0", "--ddim-samples", "0", "--output", str(out))  # fmt: skip
     assert first.returncode == 0, first.stderr[-2000:]
     assert read_state(state)["step"] == 3
@@ -171,13 +229,21 @@ def test_cli_saves_state_and_resumes(tmp_path):
     assert "resuming" in resumed.stdout and "at step 3" in resumed.stdout
     log = json.loads((out / "training_log.json").read_text())
     assert log["steps"] == 6 and log["images_seen"] == 24 and len(log["commands"]) == 2
-    assert log["config"]["lr_schedule"] == "cosine" and log["config"]["steps"] == 6
+    assert log["config"]["lr_schedule"] == "constant" and log["config"]["steps"] == 6  # a constant rate stretches
     assert len(log["loss_curve"]) == 6
     assert read_state(state)["step"] == 6
     pipeline = DDPMPipeline.from_pretrained(str(out), use_safetensors=True, local_files_only=True)
     assert sum(p.numel() for p in pipeline.unet.parameters()) == 1_707_009
     done = _cli("--resume", str(state), "--output", str(out))
     assert done.returncode != 0 and "already done" in done.stderr
+    restarted = _cli("--resume", str(state), "--steps", "8", "--lr-restart", "--lr", "2e-4", "--warmup-steps", "1",
+                     "--lr-schedule", "cosine", "--samples", "0", "--ddim-samples", "0", "--output", str(out))  # fmt: skip
+    assert restarted.returncode == 0, restarted.stderr[-2000:]
+    assert "a new 1-step warm-up to 0.0002 from step 6, then cosine to step 8" in restarted.stdout
+    config = read_state(state)["config"]
+    assert read_state(state)["step"] == 8 and (config["lr_restart_at"], config["lr"]) == (6, 2e-4)
+    stretched = _cli("--resume", str(state), "--steps", "10", "--output", str(out))
+    assert stretched.returncode != 0 and "add --lr-restart" in stretched.stderr  # a cosine's length is the run's
     wrong = _cli("--resume", str(tmp_path), "--output", str(out))
     assert wrong.returncode != 0 and "no training state" in wrong.stderr
 
