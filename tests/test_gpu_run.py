@@ -14,17 +14,31 @@ from diffusion_core.train_state import read_state
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_gpu_run_script_end_to_end_tiny(tmp_path):
+def _gpu_run(tmp_path: Path, **env: str) -> str:
     out, work = tmp_path / "out", tmp_path / "work"
-    env = {**os.environ, "GPU_RUN_TINY": "1", "OUT": str(out), "WORK": str(work), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "GPU_RUN_TINY": "1", "OUT": str(out), "WORK": str(work), "PYTHONPATH": str(ROOT), **env}
     result = subprocess.run(
         ["bash", "scripts/gpu_run.sh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900
     )
     log = (out / "run.log").read_text()
     assert result.returncode == 0, log[-3000:]
     assert "Traceback" not in log, log[-3000:]
-    assert "train exit 0" in log and "eval curves exit 0" in log and "bench training exit 0" in log and "done" in log
-    assert "bench sampling exit 0" in log
+    return log
+
+
+def test_gpu_run_script_end_to_end_tiny(tmp_path):
+    """The two calls of a GPU session, tiny: benchmarks and a fresh run, then the run resumed further and evaluated."""
+    first = _gpu_run(tmp_path, STAGES="bench train")
+    assert "bench gpu_sampling exit 0" in first and "bench training exit 0" in first
+    assert "train exit 0" in first and "eval" not in first and "done" in first
+    second = _gpu_run(tmp_path, STAGES="train eval", RESUME=str(tmp_path / "work" / "ddpm_mnist-state"),
+                      TARGET_STEPS="8")  # fmt: skip
+    assert "resuming" in second and "a new 1-step warm-up to 0.0005 from step 6, then cosine to step 8" in second
+    call_2 = second[second.index("stages: train eval") :]  # run.log gathers both calls
+    assert "train exit 0" in call_2 and "eval curves exit 0" in call_2
+    assert "eval --bar exit 1" in call_2  # it ran; a tiny model fails the bar, and says so in its exit code
+
+    out = tmp_path / "out"
     parts = sorted(out.glob("bundle.part*"))
     assert parts and all(p.stat().st_size <= 15 * 2**20 for p in parts)
     bundle = tmp_path / "bundle.tar"
@@ -34,13 +48,20 @@ def test_gpu_run_script_end_to_end_tiny(tmp_path):
         archive.extractall(unpacked, filter="data")
     training_log = json.loads((unpacked / "ddpm_mnist" / "training_log.json").read_text())
     assert training_log["config"]["lr_schedule"] == "cosine" and training_log["ema"] is True
-    assert training_log["steps"] >= 4 and (unpacked / "ddpm_mnist" / "samples.png").is_file()
+    assert training_log["steps"] == 8 and len(training_log["commands"]) == 2
+    assert training_log["config"]["lr_restart_at"] == 6 and (unpacked / "ddpm_mnist" / "samples.png").is_file()
     assert (unpacked / "ddpm_mnist" / "early" / "step_000002" / "model_index.json").is_file()
-    assert read_state(unpacked / "ddpm_mnist-state")["step"] == training_log["steps"]
+    assert read_state(unpacked / "ddpm_mnist-state")["step"] == 8
     bar = json.loads((unpacked / "quality_bar.json").read_text())
     assert bar["n"] == 8 and bar["cpu_default"]["sampler"] == "dpm++" and bar["cpu_default"]["steps"] == 20
     assert (unpacked / "grid64_ddpm5.png").is_file() and (unpacked / "grid64_dpmpp20.png").is_file()
     validate_curves(json.loads((unpacked / "quality_curves.json").read_text()))
     benchmarks = (unpacked / "BENCHMARKS.md").read_text()
     assert "<!-- suite:training -->" in benchmarks and "One profiled step" in benchmarks
+    assert "<!-- suite:gpu_sampling -->" in benchmarks
     assert not (unpacked / "probe").exists()
+
+
+def test_gpu_run_skips_the_evaluation_of_an_unfinished_run(tmp_path):
+    log = _gpu_run(tmp_path, STAGES="eval")
+    assert "eval skipped: the run is not finished" in log and "eval --bar" not in log

@@ -260,12 +260,19 @@ def test_cuda_graph_is_refused_off_cuda(digits):
 
 @needs_cuda
 @pytest.mark.gpu
-@pytest.mark.parametrize("kind", ["basic", "ddpm"])
-def test_cuda_graph_matches_the_eager_fast_path(kind, digits):
-    """Same draws, same batches: the replayed graph's losses follow the eager fast path's (both bf16)."""
+@pytest.mark.parametrize(
+    ("kind", "compiled"),
+    [("basic", False), ("ddpm", False), ("basic", True)],
+    ids=["basic-graph", "ddpm-graph", "basic-graph+compile"],
+)
+def test_cuda_graph_matches_the_eager_fast_path(kind, compiled, digits):
+    """Same draws, same batches: the replayed graph's losses follow the eager fast path's (both bf16).
+
+    With ``compile=True`` the graph replays inductor's fused kernels of the compiled model.
+    """
     base = dict(model=kind, steps=8, epochs=None, batch_size=32, fast=True, report_every=8, grad_clip=1.0)
     eager = _losses(_training(kind, digits, TrainConfig(**base)))
-    graphed = _losses(_training(kind, digits, TrainConfig(**base, cuda_graph=True)))
+    graphed = _losses(_training(kind, digits, TrainConfig(**base, cuda_graph=True, compile=compiled)))
     assert len(eager) == len(graphed) == 8
     assert graphed[0] == pytest.approx(eager[0], rel=FIRST_STEP_RTOL_BF16)
     assert graphed[-1] == pytest.approx(eager[-1], rel=5 * FIRST_STEP_RTOL_BF16)

@@ -21,7 +21,8 @@ SUITES: dict[str, str] = {
     "startup": "diffusion_core.benchmarks.startup",  # cold start lazy vs eager imports, idle RSS, the first calls
     "tracing": "diffusion_core.benchmarks.tracing",
     "training": "diffusion_core.benchmarks.training",
-    "sampling": "diffusion_core.benchmarks.sampling",
+    "sampling": "diffusion_core.benchmarks.sampling",  # what a learner waits for on the CPU
+    "gpu_sampling": "diffusion_core.benchmarks.gpu_sampling",  # 1000 DDPM steps: CUDA graph vs diffusers loop
     "concurrency": "diffusion_core.benchmarks.concurrency",  # 8 sessions at once: limits, latency, peak RSS
     "language": "diffusion_core.benchmarks.language",  # first paint of ?lang= and the switch, in Chromium
     "browser_sampling": "diffusion_core.benchmarks.browser_sampling",  # section B's default run: Chromium vs client

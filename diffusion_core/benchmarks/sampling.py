@@ -12,8 +12,7 @@ CPU (always):
   against eager float32, interleaved; without ``--quick``, also the quality of 512 digits sampled each way
   (FD, confidence, balance: ``metrics.measure``), to show the faster forward leaves the results unchanged.
 
-GPU (only with CUDA): 1000 DDPM steps at batch 8, the CUDA-graph fast path against the diffusers
-loop (``DDPMPipeline``) and this module's plain loop, same model, same run; target >= 15x.
+The GPU fast path has its own suite (``gpu_sampling``), so a short GPU lease measures only that.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ import statistics
 import time
 
 import torch
-from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
+from diffusers import DDPMScheduler, UNet2DModel
 
 from diffusion_core import comparison_lab, cpu_speed, metrics, onnx_unet, sampling
 from diffusion_core.benchmarks import BenchTable, ms, time_calls
@@ -35,10 +34,9 @@ from diffusion_core.noising import SEED_TRAINING_SCHEDULE, make_scheduler
 
 FIRST_FRAME_TARGET_S = 0.5
 GRID_TARGET_S = 3.0
-GPU_SPEEDUP_TARGET = 15.0  # issue "Digits, not blobs": aim for >= 15x (the old target was 6x)
 
 
-def _model(device: str) -> tuple[UNet2DModel, DDPMScheduler, str]:
+def bundled_or_fresh_model(device: str) -> tuple[UNet2DModel, DDPMScheduler, str]:
     """The bundled DDPM checkpoint when present, else a fresh model of the same (seed) config."""
     try:
         pipeline = sampling.bundled_ddpm(device)
@@ -76,7 +74,7 @@ def _first_record_seconds(
 
 
 def cpu_tables(quick: bool) -> list[BenchTable]:
-    unet, scheduler, which = _model("cpu")
+    unet, scheduler, which = bundled_or_fresh_model("cpu")
     repeats = 2 if quick else 5
     x = torch.randn(16, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
@@ -127,7 +125,7 @@ def cpu_tables(quick: bool) -> list[BenchTable]:
 
 def candidate_tables(quick: bool) -> list[BenchTable]:
     """Issue 13's candidates for a faster CPU forward, and the app's pick, each against eager float32."""
-    unet, scheduler, which = _model("cpu")
+    unet, scheduler, which = bundled_or_fresh_model("cpu")
     repeats = 2 if quick else 5
     x = torch.randn(16, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     t = torch.tensor(500)
@@ -265,57 +263,5 @@ def quality_table(unet: UNet2DModel, scheduler: DDPMScheduler, picked: dict[str,
     return table
 
 
-def gpu_tables(quick: bool) -> list[BenchTable]:
-    device = "cuda"
-    unet, scheduler, which = _model(device)
-    steps, batch = 1000, 8
-    repeats = 1 if quick else 3
-
-    def diffusers_loop() -> None:
-        pipeline = DDPMPipeline(unet=unet, scheduler=DDPMScheduler.from_config(scheduler.config))
-        pipeline.set_progress_bar_config(disable=True)
-        pipeline(batch_size=batch, generator=torch.Generator().manual_seed(0), num_inference_steps=steps,
-                 output_type="pt")  # fmt: skip
-
-    def ours(fast: bool) -> torch.Tensor:
-        generator = torch.Generator().manual_seed(0)
-        records = sampling.scheduler_sample(unet, scheduler, "ddpm", steps, batch, generator=generator, fast=fast)
-        return sampling.final_sample(records)
-
-    times = {
-        "diffusers DDPMPipeline loop": time_calls(diffusers_loop, repeats, warmup=1, sync_cuda=True),
-        "plain scheduler_sample loop": time_calls(lambda: ours(False), repeats, warmup=1, sync_cuda=True),
-        "fast path (CUDA graph, capture included)": time_calls(lambda: ours(True), repeats, warmup=1, sync_cuda=True),
-    }
-    difference = (ours(True) - ours(False)).abs().max().item()
-    base = statistics.median(times["diffusers DDPMPipeline loop"])
-    table = BenchTable(
-        title=f"GPU: {steps} DDPM steps at batch {batch}, fast path vs the diffusers loop",
-        columns=["loop", "median", "speed-up vs diffusers"],
-    )
-    for name, values in times.items():
-        median = statistics.median(values)
-        table.rows.append([name, f"{median:.2f} s", f"{base / median:.1f}x"])
-    fast = statistics.median(times["fast path (CUDA graph, capture included)"])
-    table.notes.append(
-        f"model: {which}; target >= {GPU_SPEEDUP_TARGET:g}x: {'met' if base / fast >= GPU_SPEEDUP_TARGET else 'not met'}"
-    )
-    table.notes.append(
-        f"fast vs plain final image: max |difference| = {difference:.2e} (tolerance {sampling.FAST_PATH_ATOL:g})"
-    )
-    return [table]
-
-
 def run(quick: bool = False) -> list[BenchTable]:
-    tables = cpu_tables(quick) + candidate_tables(quick)
-    if torch.cuda.is_available():
-        tables += gpu_tables(quick)
-    else:
-        tables.append(
-            BenchTable(
-                title="GPU: 1000 DDPM steps at batch 8, fast path vs the diffusers loop",
-                columns=["loop", "median", "speed-up vs diffusers"],
-                notes=["skipped: no CUDA GPU on this machine"],
-            )
-        )
-    return tables
+    return cpu_tables(quick) + candidate_tables(quick)
