@@ -124,15 +124,16 @@ def _config(args: argparse.Namespace) -> TrainConfig:
     """The run's config: from the arguments, or from ``--resume``'s saved state with this call's budget."""
     if args.resume is not None:
         try:
-            saved = read_state(args.resume)["config"]
+            state = read_state(args.resume)
         except ValueError as error:
             raise SystemExit(f"error: {error}") from None
+        saved = state["config"]
         if args.model is not None and args.model != saved["model"]:
             raise SystemExit(f"error: the saved run trains {saved['model']!r}, not {args.model!r}")
         report_every = args.report_every or _report_every(args, saved["report_every"])
         given = {"steps": args.steps, "seconds": args.seconds, "device": args.device, "report_every": report_every}
         budget = {key: value for key, value in given.items() if value is not None}
-        schedule = _restarted_schedule(args, saved, state_step=read_state(args.resume)["step"])
+        schedule = _restarted_schedule(args, saved, state_step=state["step"])
         return TrainConfig(**{**saved, **budget, **schedule, "cuda_graph": args.cuda_graph, "compile": args.compile})
     if args.model is None:
         raise SystemExit("error: give --model basic or --model ddpm (or --resume a saved run)")
