@@ -250,7 +250,8 @@ def _stream_run(run: runs.Run, unet: Any, train_scheduler: Any, sampler: str, st
             last_curve = time.perf_counter() if draw_curve else last_curve
             *images, curve, _ = _frame_outputs({**state, "frames": [frame]}, 0, lang, curve=draw_curve)
             status = status_line(step=record.step + 1, t=_format_t(record.t), seconds=time.perf_counter() - start)
-            yield (*images, curve, f"{status} · {run.progress_line()}", skip, skip, skip, skip, skip, code)
+            # the code is already shown (the first update set it): a streamed frame leaves it, as it leaves the files
+            yield (*images, curve, f"{status} · {run.progress_line()}", skip, skip, skip, skip, skip, skip)
             last_yield = time.perf_counter()
         if reason is not None:
             break
