@@ -49,6 +49,7 @@ def test_gpu_run_script_end_to_end_tiny(tmp_path):
     training_log = json.loads((unpacked / "ddpm_mnist" / "training_log.json").read_text())
     assert training_log["config"]["lr_schedule"] == "cosine" and training_log["ema"] is True
     assert training_log["steps"] == 8 and len(training_log["commands"]) == 2
+    assert "--report-every 1 " in training_log["commands"][1]  # a resume sets how often the fast path syncs
     assert training_log["config"]["lr_restart_at"] == 6 and (unpacked / "ddpm_mnist" / "samples.png").is_file()
     assert (unpacked / "ddpm_mnist" / "early" / "step_000002" / "model_index.json").is_file()
     assert read_state(unpacked / "ddpm_mnist-state")["step"] == 8
@@ -65,3 +66,24 @@ def test_gpu_run_script_end_to_end_tiny(tmp_path):
 def test_gpu_run_skips_the_evaluation_of_an_unfinished_run(tmp_path):
     log = _gpu_run(tmp_path, STAGES="eval")
     assert "eval skipped: the run is not finished" in log and "eval --bar" not in log
+
+
+def test_the_bundled_run_state_resumes_on_this_machine():
+    """``assets/checkpoints/ddpm_mnist-state``: the run behind the bundled weights, which the next GPU lease
+    continues to step 20,000 (``gpu_run.sh``'s default RESUME). It must load into the current code."""
+    from diffusion_core.data import load_mnist
+    from diffusion_core.training import TrainConfig, TrainingRun, build_model, make_ema
+
+    folder = ROOT / "assets" / "checkpoints" / "ddpm_mnist-state"
+    state = read_state(folder)
+    config = state["config"]
+    assert (config["model"], config["batch_size"], config["ema"], config["seed"]) == ("ddpm", 256, True, 0)
+    assert (config["steps"], config["lr_restart_at"], config["lr"]) == (20_000, 10_000, 5e-4)
+    assert 10_000 < state["step"] < 20_000 and len(state["losses"]) == state["step"]
+    commands = json.loads((folder / "commands.json").read_text())
+    assert "--steps 10000" in commands[0] and "--lr-restart" in commands[1]
+    run_config = TrainConfig(**{**config, "device": "cpu", "cuda_graph": False})
+    model = build_model("ddpm", seed=0)
+    run = TrainingRun(model, load_mnist()[0], run_config, ema=make_ema(model, run_config))
+    run.load_state(folder)
+    assert run.progress.step == state["step"] and run.ema.optimization_step == state["step"]
