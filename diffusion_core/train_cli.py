@@ -246,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
     with tqdm(total=total, initial=training.progress.step, unit="step", disable=not main_process) as bar:
         for record in training.steps():
             bar.update(record.step - bar.n)
-            bar.set_postfix(loss=f"{record.loss:.4f}", img_s=f"{record.images_seen / max(record.seconds, 1e-9):.0f}")
+            bar.set_postfix(loss=f"{record.loss:.4f}", img_s=f"{record.images_per_second:.0f}")
             if not main_process:
                 continue
             due_early = [s for s in early_steps if s <= record.step]

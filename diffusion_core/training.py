@@ -219,6 +219,12 @@ class TrainStep:
     seconds: float  # wall-clock seconds since this loop started
     step_losses: tuple[float, ...] = field(default=())  # each step's loss since the previous report
     lr: float = 0.0  # the learning rate of the last step
+    images_this_loop: int = 0  # images used since this loop started (a resumed run's earlier calls excluded)
+
+    @property
+    def images_per_second(self) -> float:
+        """This loop's training speed (images per wall-clock second; 0 before any time has passed)."""
+        return self.images_this_loop / self.seconds if self.seconds > 0 else 0.0
 
 
 def build_model(
@@ -546,7 +552,7 @@ class TrainingRun:
         step_fn = self._graph_step_fn(data) if config.cuda_graph else None
         pending: list = []
         start = time.perf_counter()
-        seconds_before = progress.train_seconds
+        seconds_before, images_before = progress.train_seconds, progress.images_seen
         for indices, x in self._batches():
             if self.total_steps is not None and progress.step >= self.total_steps:
                 break
@@ -581,6 +587,7 @@ class TrainingRun:
                     seconds=time.perf_counter() - start,
                     step_losses=step_losses,
                     lr=lr,
+                    images_this_loop=progress.images_seen - images_before,
                 )
             if done or out_of_time:
                 break

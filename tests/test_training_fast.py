@@ -178,7 +178,11 @@ def test_a_resumed_run_continues_exactly(config, digits, tmp_path):
     second = _training(config.model, digits, config)
     second.load_state(tmp_path / "state")
     assert second.progress.step == 3 and second.progress.losses == losses
-    losses.extend(_losses(second))
+    records = list(second.steps())
+    losses.extend(loss for record in records for loss in record.step_losses)
+    last = records[-1]  # its speed counts only this call's images, not the 3 steps before the save
+    assert last.images_this_loop == (config.steps - 3) * config.batch_size < last.images_seen
+    assert last.images_per_second == pytest.approx(last.images_this_loop / last.seconds)
 
     assert losses == pytest.approx(straight_losses, rel=1e-6, abs=1e-7)
     for a, b in zip(straight.model.parameters(), second.model.parameters(), strict=True):

@@ -71,7 +71,7 @@ def run_status(
         seen=record.images_seen,
         loss=record.loss,
         smooth=train_figures.smooth(losses)[-1],
-        rate=record.images_seen / max(record.seconds, 1e-9),
+        rate=record.images_per_second,
         elapsed=_duration(record.seconds),
         eta="—" if stopped else _duration((steps - record.step) * record.seconds / record.step),
         device=DEVICE.type,
