@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# A prepared GPU session for issue "Digits, not blobs". A lease is 15 minutes, at most 10 per call, so
-# the work comes in stages that each fit what is left of the call (DEADLINE seconds after the start):
+# A prepared GPU session for issue "Digits, not blobs". A lease is 15 minutes, at most 10 per call, and the
+# machine's start (a minute or more) counts. The stages run in the order of what matters most, each fitted to what
+# is left of the call (DEADLINE seconds after the start): train, eval, tests, then the bench in the time left.
 #
-#   STAGES="bench tests" bash scripts/gpu_run.sh   # call 1, ~6-8 min: the GPU benchmarks, then the GPU tests
-#   STAGES="train eval"  bash scripts/gpu_run.sh   # call 2, ~6 min: train on to the last step, then evaluate
+#   STAGES="train eval tests" bash scripts/gpu_run.sh   # call 1, ~9 min: the bundled model, its bar, the GPU tests
+#   STAGES="bench" DEADLINE=... bash scripts/gpu_run.sh # call 2, in what the lease has left: the GPU benchmarks
 #
-#   bench: the gpu_sampling suite (1000 DDPM steps at batch 8: CUDA graph vs the diffusers loop), then the
-#          training suite (the tutorial's loop vs eager, graph and graph+compile, at 128 and larger batches),
-#          both written to a copy of BENCHMARKS.md; rows past the bench's share of the call are skipped;
+# DEADLINE must end inside the call: when status's budget_left_s is under 600, give the call that timeout_s and
+# DEADLINE=$((timeout_s - 35)); a call killed at its limit brings back only what was packed before.
+#
 #   train: continue the bundled model's resumable run (RESUME, default assets/checkpoints/ddpm_mnist-state,
 #          whose config already runs to step 20,000) on the CUDA-graph fast path with the EMA, saving the state
 #          every STATE_EVERY steps, for what the call has left after the evaluation's share; with RESUME=none,
@@ -15,7 +16,10 @@
 #          step starts a new warm-up + cosine phase (--lr-restart, RESTART_LR, RESTART_WARMUP);
 #   eval:  once the run has reached its last step: the bar (n = 1000, DDPM 1000 steps and DPM-Solver++ 20,
 #          with 64-image grids) and the quality curves;
-#   tests: the GPU tests (CUDA graph, graph+compile, host syncs, sampling fast path).
+#   tests: the GPU tests (CUDA graph, graph+compile, host syncs, sampling fast path);
+#   bench: the gpu_sampling suite (1000 DDPM steps at batch 8: CUDA graph vs the diffusers loop), then the
+#          training suite (the tutorial's loop vs eager, graph and graph+compile, at 128 and larger batches),
+#          both written to a copy of BENCHMARKS.md; rows past the call's deadline are skipped.
 #
 # Everything lands under $OUT: run.log and bundle.tar split into 15 MB parts bundle.partNN (the checkpoint,
 # its resume state, logs, grids, json and benchmarks): `cat bundle.part* | tar -x`. A stage that fails is
@@ -26,14 +30,13 @@
 # On a lent device diffusers is missing: carry its wheels (.whl, see .library/device/README.md; the working tree
 # with the committed training state is ~45 MiB, the wheels ~15 MiB, of the 64 MiB a call may carry) and start with
 #   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
-#     .whl/*.whl && export PYTHONPATH=/tmp/site || exit; STAGES="bench tests" bash scripts/gpu_run.sh
+#     .whl/*.whl && export PYTHONPATH=/tmp/site || exit; STAGES="train eval tests" bash scripts/gpu_run.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/gpu_run}
 TINY=${GPU_RUN_TINY:-0}
-STAGES=${STAGES:-bench tests train eval}
+STAGES=${STAGES:-train eval tests bench}
 DEADLINE=${DEADLINE:-565}  # seconds after the start by which everything must be packed (the call's limit is 600)
-BENCH_SECONDS=${BENCH_SECONDS:-400}  # the bench's share at most (the tests then keep ~150 s)
 EVAL_SECONDS=${EVAL_SECONDS:-150}  # kept for the evaluation when it follows the training
 WORK=${WORK:-runs/gpu_work}
 BUNDLED_STATE=assets/checkpoints/ddpm_mnist-state
@@ -71,30 +74,7 @@ pack() {  # everything but the probe, in parts small enough to come back from th
 }
 [ -f "$WORK/BENCHMARKS.md" ] || cp BENCHMARKS.md "$WORK/BENCHMARKS.md"
 
-# 1. the benchmarks: GPU sampling first (short, never measured before), then training within the bench's share
-if wants bench; then
-  stamp "bench gpu_sampling"
-  python3 -m diffusion_core bench --only gpu_sampling --output "$WORK/BENCHMARKS.md"
-  stamp "bench gpu_sampling exit $?"
-  share=$(($(left) - 30)); [ "$share" -gt "$BENCH_SECONDS" ] && share=$BENCH_SECONDS
-  wants tests && share=$((share - 90))
-  export DIFFUSION_BENCH_DEADLINE=$(($(date +%s) + share))
-  stamp "bench training (rows of $DIFFUSION_BENCH_ROW_SECONDS s; later rows skipped after $share s)"
-  python3 -m diffusion_core bench --only training --output "$WORK/BENCHMARKS.md"
-  stamp "bench training exit $?"
-  unset DIFFUSION_BENCH_DEADLINE
-  pack
-fi
-
-# 2. the GPU tests
-if wants tests && [ "$DEVICE" = cuda ]; then
-  stamp "gpu tests"
-  timeout $(($(left) - 15)) python3 -m pytest -q -p no:cacheprovider tests/test_training_fast.py \
-    tests/test_sampling.py -k "cuda or graph or host_syncs" 2>&1 | tail -15
-  stamp "gpu tests exit ${PIPESTATUS[0]}"
-fi
-
-# 3. train: continue the saved run, or start the recipe afresh
+# 1. train: continue the saved run, or start the recipe afresh
 if wants train; then
   reserve=$(wants eval && echo "$EVAL_SECONDS" || echo 20)
   seconds=$(($(left) - reserve - 40))  # 40 s: start-up, graph capture, the final samples and the pack
@@ -141,7 +121,7 @@ EOF
   pack
 fi
 
-# 4. evaluate the run, once it has reached its last step
+# 2. evaluate the run, once it has reached its last step
 if wants eval; then
   finished=$(python3 -c "
 import json, sys
@@ -165,6 +145,30 @@ except (OSError, KeyError, ValueError) as error:
       --output "$WORK/quality_curves.json"
     stamp "eval curves exit $?"
   fi
+  pack
+fi
+
+# 3. the GPU tests
+if wants tests && [ "$DEVICE" = cuda ] && [ "$(left)" -lt 60 ]; then
+  stamp "gpu tests skipped: $(left) s left"
+elif wants tests && [ "$DEVICE" = cuda ]; then
+  stamp "gpu tests"
+  timeout $(($(left) - 15)) python3 -m pytest -q -p no:cacheprovider tests/test_training_fast.py \
+    tests/test_sampling.py -k "cuda or graph or host_syncs" 2>&1 | tail -15
+  stamp "gpu tests exit ${PIPESTATUS[0]}"
+fi
+
+# 4. the benchmarks in what is left of the call: GPU sampling first (short, never measured before), then training
+if wants bench; then
+  stamp "bench gpu_sampling"
+  python3 -m diffusion_core bench --only gpu_sampling --output "$WORK/BENCHMARKS.md"
+  stamp "bench gpu_sampling exit $?"
+  share=$(($(left) - 30))
+  export DIFFUSION_BENCH_DEADLINE=$(($(date +%s) + share))
+  stamp "bench training (rows of $DIFFUSION_BENCH_ROW_SECONDS s; later rows skipped after $share s)"
+  python3 -m diffusion_core bench --only training --output "$WORK/BENCHMARKS.md"
+  stamp "bench training exit $?"
+  unset DIFFUSION_BENCH_DEADLINE
   pack
 fi
 stamp "done"

@@ -27,10 +27,11 @@ def _gpu_run(tmp_path: Path, **env: str) -> str:
 
 
 def test_gpu_run_script_end_to_end_tiny(tmp_path):
-    """The two calls of a GPU session, tiny: benchmarks and a fresh run, then the run resumed further and evaluated."""
+    """Two calls of a GPU session, tiny: a fresh run then benchmarks, then the run resumed further and evaluated."""
     first = _gpu_run(tmp_path, STAGES="bench train")
     assert "bench gpu_sampling exit 0" in first and "bench training exit 0" in first
     assert "train exit 0" in first and "eval" not in first and "done" in first
+    assert first.index("train exit 0") < first.index("bench gpu_sampling")  # the model first, the bench in what is left
     second = _gpu_run(tmp_path, STAGES="train eval", RESUME=str(tmp_path / "work" / "ddpm_mnist-state"),
                       TARGET_STEPS="8")  # fmt: skip
     assert "resuming" in second and "a new 1-step warm-up to 0.0005 from step 6, then cosine to step 8" in second
