@@ -101,10 +101,16 @@ def test_section_b_runs_the_bundled_model_on_onnx_runtime_and_a_learners_own_on_
 
 
 def test_opening_the_sampling_tab_prepares_the_bundled_models_forward(bundled, monkeypatch):
-    from ui.sampling_tab.scheduler_loop import prepare_forward
+    from diffusion_core import estimates
+    from ui.sampling_tab.scheduler_loop import DEFAULT_BATCH, prepare_forward
 
     monkeypatch.delenv(onnx_unet.RUNTIME_ENV, raising=False)
     monkeypatch.setenv(cpu_speed.ENV_OVERRIDE, "fp32")
     onnx_unet._forwards.pop(bundled.unet, None)  # as on a server where nobody has sampled yet
+    estimates.clear_cache()
     prepare_forward()  # the Sampling tab's first opening calls it
     assert onnx_unet._forwards.get(bundled.unet) is not None  # section B's first run finds it exported
+    measured = []
+    monkeypatch.setattr(estimates, "seconds_per_call", lambda *args, **kwargs: measured.append(args) or 1.0)
+    seconds = estimates.forward_seconds(bundled.unet, DEFAULT_BATCH, runtime="onnxruntime")
+    assert not measured and 0 < seconds < 30  # ... and its default run's estimate, without measuring again

@@ -5,7 +5,8 @@ opens it in the system's headless Chromium (``language.chromium``), goes to ⑤ 
 section B's button with its defaults (DPM-Solver++, 20 steps on a CPU, 16 digits, seed 0). In the
 page, every animation frame looks at the x_t panel (``#ddpm-xt img``) and the final grid
 (``#ddpm-final img``): a picture counts as *drawn* in the first frame where its new ``src`` has
-loaded (``img.complete`` with a width). The clock starts at the click, in the page.
+loaded (``img.complete`` with a width). The clock starts at the click, in the page. The first click
+comes ``FIRST_CLICK_AFTER_S`` after the tab opened, on a server that has not sampled yet: its own row.
 
 Beside it, the same call through ``gradio_client`` (``/ddpm_sample``): the first update that carries
 an x_t picture, and the result. The client downloads the pictures of an update one after another
@@ -32,6 +33,7 @@ DEFAULT_RUN = ("dpm++", 20, 16, 0, "en")  # section B's defaults on a CPU: sched
 RUN_TIMEOUT_MS = 300_000
 FIRST_FRAME_TARGET_S = 0.5
 GRID_TARGET_S = 3.0
+FIRST_CLICK_AFTER_S = 8.0  # the first click comes this long after the tab opened (its opening prepares the run)
 
 # Installed in the page: every animation frame, note when a new picture has been drawn in each panel.
 WATCH_JS = """() => {
@@ -118,16 +120,19 @@ def run(quick: bool = False) -> list[BenchTable]:
             page.goto(f"{app.url.rstrip('/')}/?lang=en")
             page.get_by_role("tab", name=TAB_NAME).click(timeout=120_000)
             page.locator("#ddpm-run").wait_for(timeout=60_000)
+            page.wait_for_timeout(FIRST_CLICK_AFTER_S * 1000)  # a teacher opens the tab, then explains it
             browser_runs = []
-            for seed in range(repeats + 1):  # the first run warms the server (model load, one-step estimate)
+            for seed in range(repeats + 1):  # the first run is a learner's first click on a fresh server
                 browser_runs.append(browser_run(page, seed))
                 page.wait_for_timeout(500)
         finally:
             context.close()
         client = client_for(app.url)
         client_runs = [client_run(client, seed) for seed in range(1, repeats + 1)]
-    browser_runs = browser_runs[1:]
-    rows = []
+    first_click, browser_runs = browser_runs[0], browser_runs[1:]
+    rows = [[f"Chromium, the server's first run ({FIRST_CLICK_AFTER_S:g} s after the tab opened)",
+             "first x_t frame drawn", _cell(first_click["first_ms"]), f"< {FIRST_FRAME_TARGET_S:g} s",
+             _met(first_click["first_ms"], FIRST_FRAME_TARGET_S)]]  # fmt: skip
     for name, runs in (("Chromium (page, from the click)", browser_runs), ("gradio_client (from submit)", client_runs)):
         first = _median_ms([r["first_ms"] for r in runs])
         last = _median_ms([r["last_ms"] for r in runs])
@@ -141,8 +146,9 @@ def run(quick: bool = False) -> list[BenchTable]:
         columns=["client", "measure", "median", "target", "met"],
         rows=rows,
         notes=[
-            f"{repeats} runs each (seeds 1..{repeats}) after one warm-up run in the page (seed 0); x_t frames drawn "
-            f"per run: {frames:g}.",
+            f"{repeats} runs each (seeds 1..{repeats}) after the server's first run in the page (seed 0, its own "
+            f"row: opening the tab exports the model to ONNX Runtime and times its step); x_t frames drawn per run: "
+            f"{frames:g}.",
             "The first frame includes the one-step estimate the run takes before its loop (ui.runs: estimate, admit).",
             "gradio_client fetches an update's pictures one after another before handing it over; the browser "
             "loads them in parallel, as they come.",
