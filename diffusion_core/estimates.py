@@ -85,6 +85,7 @@ def over_cap(estimate: Estimate, cap_seconds: float) -> bool:
 
 _cache: OrderedDict[tuple, tuple[float, float]] = OrderedDict()  # key -> (measured at, seconds per call)
 _cache_lock = threading.Lock()
+_measuring: dict[tuple, threading.Lock] = {}  # key -> the lock of the measurement under way (one at a time)
 
 
 def clear_cache() -> None:
@@ -118,22 +119,26 @@ def model_key(model: nn.Module) -> str:
 def sample_shape(model: nn.Module, image_size: int = 28) -> tuple[int, int, int]:
     """(C, H, W) of the images ``model`` takes: from a UNet2DModel's config, else its first convolution's
     input channels and ``image_size``."""
-    from diffusers import UNet2DModel
-
-    if isinstance(model, UNet2DModel):
+    if _is_unet2d(model):
         return unet2d_image_shape(model)
     first = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
     return (first.in_channels if first is not None else 1), image_size, image_size
 
 
 def _call(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """One network call as the samplers and the training loops make it."""
-    from diffusers import UNet2DModel
+    """One network call as the samplers and the training loops make it.
 
-    if isinstance(model, UNet2DModel):
+    Timed, so it imports nothing: a UNet2DModel is told by its class's name and module (importing diffusers here
+    cost ~5 s in a fresh process, which the first timing took for the call itself)."""
+    if _is_unet2d(model):
         t = torch.randint(0, 1000, (x.shape[0],), device=x.device)
         return model(x, t).sample
     return model(x)
+
+
+def _is_unet2d(model: nn.Module) -> bool:
+    """Whether ``model`` is a diffusers ``UNet2DModel`` (or a subclass), without importing diffusers."""
+    return any(c.__name__ == "UNet2DModel" and c.__module__.startswith("diffusers.") for c in type(model).__mro__)
 
 
 def _synchronize(device: torch.device) -> None:
@@ -161,20 +166,40 @@ def seconds_per_call(call: Callable[[], object], device: torch.device | str = "c
 
 
 def _measured(key: tuple, measure: Callable[[], float]) -> float:
-    """The cached measurement under ``key`` if younger than ``CACHE_TTL_S``, else a new one (cached)."""
-    now = time.monotonic()
+    """The cached measurement under ``key`` if younger than ``CACHE_TTL_S``, else a new one (cached).
+
+    One measurement of a key at a time: a caller that finds one under way waits for its result rather than
+    measuring beside it (two at once would each see the other's load, and the slower figure would be kept)."""
+    cached = _cached(key)
+    if cached is not None:
+        return cached
+    with _cache_lock:
+        key_lock = _measuring.setdefault(key, threading.Lock())
+    with key_lock:
+        cached = _cached(key)  # measured by the caller this one waited for
+        if cached is not None:
+            return cached
+        try:
+            seconds = measure()
+            with _cache_lock:
+                _cache[key] = (time.monotonic(), seconds)
+                _cache.move_to_end(key)
+                while len(_cache) > CACHE_SIZE:
+                    _cache.popitem(last=False)
+        finally:
+            with _cache_lock:  # after the result is cached: a later caller finds the result, not a new lock
+                _measuring.pop(key, None)
+    return seconds
+
+
+def _cached(key: tuple) -> float | None:
+    """The measurement under ``key`` if it is younger than ``CACHE_TTL_S``, else None."""
     with _cache_lock:
         hit = _cache.get(key)
-        if hit is not None and now - hit[0] < CACHE_TTL_S:
+        if hit is not None and time.monotonic() - hit[0] < CACHE_TTL_S:
             _cache.move_to_end(key)
             return hit[1]
-    seconds = measure()
-    with _cache_lock:
-        _cache[key] = (time.monotonic(), seconds)
-        _cache.move_to_end(key)
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-    return seconds
+    return None
 
 
 def forward_seconds(

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,6 +17,8 @@ from tiny import TINY_CONFIG_DDPM, TINY_UNET
 
 from diffusion_core import estimates, sampling, training
 from diffusion_core.models import BasicUNet, build_unet2d
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -44,6 +52,23 @@ def test_a_step_is_measured_once_then_cached_per_model_and_batch(unet):
     assert estimates.cached_measurements() == 2
     estimates.forward_seconds(build_unet2d(**{**TINY_UNET, "sample_size": 16}), 4)
     assert estimates.cached_measurements() == 3
+
+
+def test_callers_at_once_share_one_measurement(unet, monkeypatch):
+    """Learners who click together wait for one timing of the step, not three timings racing each other."""
+    timings = []
+    real = estimates.seconds_per_call
+    monkeypatch.setattr(estimates, "seconds_per_call", lambda *a, **k: timings.append(1) or real(*a, **k))
+    together = threading.Barrier(3)
+
+    def call() -> float:
+        together.wait()
+        return estimates.forward_seconds(unet, 4)
+
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda _: call(), range(3)))
+    assert len(timings) == 1 and len(set(results)) == 1 and results[0] > 0
+    assert estimates.cached_measurements() == 1
 
 
 def test_model_key_and_shapes_follow_the_architecture(unet):
@@ -108,3 +133,21 @@ def test_a_training_estimate_is_within_a_sane_factor_of_the_run():
     actual = time.perf_counter() - start
     print(f"estimate {estimate.seconds:.2f} s, actual {actual:.2f} s")  # shown with -s
     assert actual / SANE_FACTOR < estimate.seconds < actual * SANE_FACTOR, (estimate, actual)
+
+
+def test_a_fresh_process_times_the_step_not_an_import():
+    """In a process that has not imported diffusers, timing BasicUNet's step imports nothing: the first timing
+    once took the ~5 s import of diffusers as a preview's call, and predicted 158 s for a 38 s run."""
+    script = (
+        "import sys, torch\n"
+        "from diffusion_core import estimates, training\n"
+        "model = training.build_model('basic', seed=0)\n"
+        "estimate = estimates.training_estimate(model, 200, 64, previews=22, preview_batch=8)\n"
+        "assert 'diffusers' not in sys.modules, 'timing a BasicUNet imported diffusers'\n"
+        "print(estimate.extra_seconds / 22, estimate.step_seconds)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    preview_seconds, step_seconds = map(float, result.stdout.split())
+    assert 0 < preview_seconds < 0.5 and 0 < step_seconds < 5
