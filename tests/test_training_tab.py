@@ -159,3 +159,20 @@ def test_loss_figure_smoothing_and_lesson_batch():
     figure = loss_figure([1, 2], [1.0, 0.5], True, labels)
     assert figure.layout.yaxis.type == "log" and [trace.name for trace in figure.data] == ["raw", "smooth"]
     assert all(f"{DEFAULT_BATCH}" in TEXT["lesson"][lang] for lang in ("zh", "en"))
+
+
+def test_opening_the_tab_times_the_default_runs_step(monkeypatch):
+    """The tab's first opening measures what the default Start will estimate, so the click trains at once."""
+    from diffusion_core import estimates, training
+    from ui.training_tab.run import _previews, prepare_default_estimate
+    from ui.training_tab.settings import DEFAULT_BATCH, DEFAULT_PREVIEW_EVERY, DEFAULT_STEPS, PREVIEW_COUNT
+
+    estimates.clear_cache()
+    prepare_default_estimate()
+    timings = []
+    monkeypatch.setattr(estimates, "seconds_per_call", lambda *a, **k: timings.append(1) or 1.0)
+    model = training.build_model("basic", seed=3)  # as the handler builds it: the learner's seed, same speed
+    estimate = estimates.training_estimate(model, DEFAULT_STEPS, DEFAULT_BATCH, (1, 28, 28),
+                                           previews=_previews(DEFAULT_STEPS, DEFAULT_PREVIEW_EVERY),
+                                           preview_batch=PREVIEW_COUNT)  # fmt: skip
+    assert not timings and 0 < estimate.seconds < 600  # both timings were taken when the tab opened

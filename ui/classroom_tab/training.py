@@ -68,7 +68,7 @@ def train_live(steps: Any, lang: Any, request: gr.Request | None = None):
                                   device=DEVICE.type).validate(len(images))  # fmt: skip
     preview = lesson_digits()[0]
     with runs.heavy_run(request, "train", lang) as run:
-        model = training.build_model("basic", seed=DIGITS_SEED)
+        model = training.build_model("basic", seed=DIGITS_SEED).to(DEVICE)  # timed where it trains
         run.admit(estimates.training_estimate(model, steps, BATCH, (1, 28, 28), previews=1))
         xs: list[int] = []
         losses: list[float] = []

@@ -190,15 +190,17 @@ def ddpm_sample(
 
 def prepare_forward() -> None:
     """Prepare section B's default run when a learner first opens the tab: the bundled model's forward
-    (``sampling.prepare_bundled_forward``: the ONNX Runtime export, ~3 s on 2 cores, once per server), then the
-    run's estimate of one step at the default batch (``estimates.forward_seconds``, ~0.9 s on 2 cores, kept for
-    ``estimates.CACHE_TTL_S``), so the first click streams at once. A failure costs only speed (the first run
+    (``sampling.prepare_bundled_forward``: the ONNX Runtime export, ~3 s on 2 cores, once per server), then, off
+    CUDA, the run's estimate of one step at the default batch (``estimates.forward_seconds``, ~0.9 s on 2 cores,
+    kept for ``estimates.CACHE_TTL_S``), so the first click streams at once. (On a GPU a run times its step in
+    milliseconds, and on ZeroGPU only a GPU task may run the model.) A failure costs only speed (the first run
     prepares again and reports what is wrong), so it is logged, never shown."""
     try:
         sampling.prepare_bundled_forward(str(DEVICE))
-        unet = sampling.bundled_ddpm(str(DEVICE)).unet
-        runtime = _forward_choice(unet, DEFAULT_SAMPLER, bundled=True)["runtime"]
-        estimates.forward_seconds(unet, DEFAULT_BATCH, runtime=runtime)
+        if not ON_GPU:
+            unet = sampling.bundled_ddpm(str(DEVICE)).unet
+            runtime = _forward_choice(unet, DEFAULT_SAMPLER, bundled=True)["runtime"]
+            estimates.forward_seconds(unet, DEFAULT_BATCH, runtime=runtime)
     except Exception:
         logger.exception("could not prepare the bundled model's forward")
 

@@ -27,7 +27,15 @@ from ui.errors import friendly
 from ui.i18n import pick
 from ui.training_tab import controls
 from ui.training_tab.downloads import train_download, train_reset
-from ui.training_tab.run import TRAIN_CONCURRENCY, idle_rows, loss_plot, redraw_loss, request_stop, train
+from ui.training_tab.run import (
+    TRAIN_CONCURRENCY,
+    idle_rows,
+    loss_plot,
+    prepare_default_estimate,
+    redraw_loss,
+    request_stop,
+    train,
+)
 from ui.training_tab.settings import (
     DEFAULT_BATCH,
     DEFAULT_PREVIEW_EVERY,
@@ -90,6 +98,8 @@ def build(ctx: AppContext) -> None:
         run_state = gr.State({}, time_to_live=60 * 60)
 
     ctx.openings.first_open(tab)(idle_rows, None, [row_input, row_noisy, row_pred], **PRIVATE)
+    ctx.openings.first_open(tab)(prepare_default_estimate, None, None, api_visibility="private", concurrency_limit=1,
+                                 concurrency_id="prepare_train_estimate", show_progress="hidden")  # fmt: skip
     kind.change(controls.model_changed, [kind, ctx.lang], [row_noisy, row_pred, lr], **PRIVATE)
     kind.change(controls.rgb_visibility, [data, kind], rgb, **PRIVATE)
     data.change(controls.upload_visibility, [data, kind], [uploads, rgb], **PRIVATE)

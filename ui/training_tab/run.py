@@ -8,6 +8,7 @@ keeps what was learnt; the Sampling tab then uses it.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from typing import TYPE_CHECKING, Any
@@ -17,11 +18,14 @@ import gradio as gr
 from diffusion_core import estimates, train_figures, training
 from diffusion_core.device import gpu_seconds, gpu_task, to_host
 from ui import runs
-from ui.context import DEVICE
+from ui.context import DEVICE, ON_GPU
 from ui.errors import as_bool, as_choice, as_float, as_int, as_seed
 from ui.i18n import LANGUAGES, normalize_language, pick
 from ui.training_tab.data import preview_images, training_images
 from ui.training_tab.settings import (
+    DEFAULT_BATCH,
+    DEFAULT_PREVIEW_EVERY,
+    DEFAULT_STEPS,
     MAX_BATCH,
     MAX_PREVIEW_EVERY,
     MAX_STEPS,
@@ -32,6 +36,8 @@ from ui.training_tab.text import TEXT, session_summary, training_code
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
+
+logger = logging.getLogger(__name__)
 
 TRAIN_CONCURRENCY = {"concurrency_id": "train", "concurrency_limit": 2}
 LOSS_LABEL_KEYS = {"title": "plot_title", "x": "plot_x", "y": "plot_y", "raw": "raw", "smoothed": "smoothed"}
@@ -89,6 +95,26 @@ def idle_rows() -> tuple:
     """The three rows shown before the first run: an untrained BasicUNet (seed 0) on the seed-0 MNIST previews."""
     model = training.build_model("basic", seed=0)
     return train_figures.preview_rows("basic", model, preview_images("mnist", None, 0), 0)
+
+
+def prepare_default_estimate() -> None:
+    """Time the default run's training step and preview (``estimates.training_estimate``, ~1.2 s on 2 cores, kept
+    for ``estimates.CACHE_TTL_S``) when a learner first opens the tab, off CUDA, so the first Start trains at once
+    (on a GPU a run times its step in milliseconds, and on ZeroGPU only a GPU task may run the model). A failure
+    costs only speed (the run measures again), so it is logged, never shown."""
+    if ON_GPU:
+        return
+    try:
+        model = training.build_model("basic", seed=0).to(DEVICE)
+        estimates.training_estimate(model, DEFAULT_STEPS, DEFAULT_BATCH, (1, 28, 28), previews=_previews(
+            DEFAULT_STEPS, DEFAULT_PREVIEW_EVERY), preview_batch=PREVIEW_COUNT)  # fmt: skip
+    except Exception:
+        logger.exception("could not time the default training run's step")
+
+
+def _previews(steps: int, preview_every: int) -> int:
+    """How many times a run draws the three rows: every ``preview_every`` steps, at the start and at the end."""
+    return steps // preview_every + 2
 
 
 def _duration(seconds: float) -> str:
@@ -167,9 +193,10 @@ def _train_run(run: runs.Run, kind: str, data: str, rgb: bool, images: Any, conf
     skip = gr.skip()
     yield (skip, skip, skip, skip, runs.measuring_status(lang), code, skip, skip)
 
-    # 2. the model: this session's from now on (trained in place, so Stop keeps what it learnt)
-    model = training.build_model(kind, channels=images.shape[1], image_size=images.shape[-1], seed=seed)
-    previews = steps // preview_every + 2  # every N steps, the start and the end
+    # 2. the model: this session's from now on (trained in place, so Stop keeps what it learnt), on the device it
+    #    trains on, where the estimate times its step
+    model = training.build_model(kind, channels=images.shape[1], image_size=images.shape[-1], seed=seed).to(DEVICE)
+    previews = _previews(steps, preview_every)
     estimate = run.admit(estimates.training_estimate(model, steps, batch, tuple(images.shape[1:]), previews=previews,
                                                      preview_batch=PREVIEW_COUNT))  # fmt: skip
     yield (skip, skip, skip, skip, runs.estimate_line(estimate, lang), code, skip, skip)
