@@ -154,7 +154,7 @@ if wants tests && [ "$DEVICE" = cuda ] && [ "$(left)" -lt 60 ]; then
 elif wants tests && [ "$DEVICE" = cuda ]; then
   stamp "gpu tests"
   timeout $(($(left) - 15)) python3 -m pytest -q -p no:cacheprovider tests/test_training_fast.py \
-    tests/test_sampling.py -k "cuda or graph or host_syncs" 2>&1 | tail -15
+    tests/test_sampling.py tests/test_training_tab.py -k "cuda or graph or host_syncs" 2>&1 | tail -15
   stamp "gpu tests exit ${PIPESTATUS[0]}"
 fi
 

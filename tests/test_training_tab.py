@@ -5,11 +5,13 @@ Kept light: BasicUNet with tiny batches, and two UNet2DModel steps of four image
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from gradio_client import handle_file
 from PIL import Image
 from safetensors.torch import load_file
@@ -176,3 +178,15 @@ def test_opening_the_tab_times_the_default_runs_step(monkeypatch):
                                            previews=_previews(DEFAULT_STEPS, DEFAULT_PREVIEW_EVERY),
                                            preview_batch=PREVIEW_COUNT)  # fmt: skip
     assert not timings and 0 < estimate.seconds < 600  # both timings were taken when the tab opened
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_cuda_server_estimates_training_on_cuda():
+    """The estimate (and the cap it is held to) times the learner's model where it trains, not on the CPU."""
+    from ui.training_tab.run import train
+
+    updates = train("basic", "mnist", None, False, 20, 64, 1e-3, 0, 10, False, "en", None)
+    statuses = [update[4] for update in itertools.islice(updates, 2)]
+    updates.close()
+    assert statuses[1].rstrip(")").endswith("batch 64, cuda"), statuses[1]
