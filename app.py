@@ -39,6 +39,10 @@ skip_component_stub_writing()  # before gradio's first import: see ui/gradio_imp
 import gradio as gr
 from starlette.middleware import Middleware
 
+from ui.gradio_cache import write_cache_files_atomically
+
+write_cache_files_atomically()  # a picture being downloaded is never rewritten under it: see ui/gradio_cache.py
+
 from diffusion_core.lazy_imports import warm_up_in_background
 from ui import (
     classroom_tab,
