@@ -64,11 +64,11 @@ def build(ctx: AppContext) -> None:
                 uploads = loc.widget(gr.File, TEXT, "upload", file_count="multiple", visible=False, height=120,
                                      elem_id="train-uploads")  # fmt: skip
                 rgb = loc.widget(gr.Checkbox, TEXT, "rgb", value=False, visible=False, elem_id="train-rgb")
-                with gr.Row():
-                    steps = loc.widget(slider, TEXT, "steps", info="steps_info", minimum=1, maximum=MAX_STEPS,
-                                       value=DEFAULT_STEPS, step=1, name="steps", elem_id="train-steps")  # fmt: skip
-                    batch = loc.widget(slider, TEXT, "batch", minimum=1, maximum=MAX_BATCH, value=DEFAULT_BATCH,
-                                       step=1, name="batch size", elem_id="train-batch")  # fmt: skip
+                # one slider a line: side by side, 1-5000 steps got a track about 100 px long
+                steps = loc.widget(slider, TEXT, "steps", info="steps_info", minimum=1, maximum=MAX_STEPS,
+                                   value=DEFAULT_STEPS, step=1, name="steps", elem_id="train-steps")  # fmt: skip
+                batch = loc.widget(slider, TEXT, "batch", minimum=1, maximum=MAX_BATCH, value=DEFAULT_BATCH,
+                                   step=1, name="batch size", elem_id="train-batch")  # fmt: skip
                 with gr.Row():
                     lr = loc.widget(number, TEXT, "lr", info="lr_info", value=DEFAULT_LR["basic"], minimum=1e-7,
                                     maximum=1.0, name="learning rate", elem_id="train-lr")  # fmt: skip
