@@ -133,6 +133,8 @@ def build_app() -> gr.Blocks:
         with gr.Tabs() as tabs:
             for tab in TABS:
                 tab.build(context)
+        for wire in context.late_wiring:  # slow redraws on a language switch: after every quick one
+            wire()
         openings.wire(tabs)
         if loc.components:  # computed content registered with loc.add: re-worded on the server
             lang.change(loc.apply, lang, loc.components, api_visibility="private", queue=False)

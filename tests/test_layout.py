@@ -24,3 +24,28 @@ def test_the_tabs_hold_only_tabs():
     assert tab_sets, "no gr.Tabs in the page"
     for children in tab_sets:
         assert children and set(children) == {"tabitem"}, children
+
+
+def test_a_language_switch_re_words_every_tab_before_it_redraws_a_view():
+    """The page runs one trigger's listeners one after another, each waiting for the last to finish (Gradio 6.31),
+    so the quick re-wording (status lines, plot titles) is registered before the slow redraws that compute a view
+    (``ctx.after_all_tabs``). Behind the first tabs' pictures, the Training tab's status took 2.5-3 s to switch
+    language, and on a fresh server until diffusers was imported (BENCHMARKS.md)."""
+    demo = app.build_app()
+    lang = next(block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "language")
+    listeners = [
+        block_fn
+        for block_fn in demo.fns.values()
+        if block_fn.fn is not None and any(tuple(target) == (lang._id, "change") for target in block_fn.targets)
+    ]
+    quick = [getattr(block_fn.fn, "uses_no_deferred_module", False) for block_fn in listeners]
+    guards = [block_fn.name == "wait_for_upload" for block_fn in listeners]  # quick checks before a slow redraw
+    rewording = [i for i, block_fn in enumerate(listeners) if quick[i] and not guards[i]]
+    slow = [i for i in range(len(listeners)) if not quick[i]]
+    assert {listeners[i].name for i in rewording} >= {
+        "idle_status",
+        "status_in_language",
+        "redraw_loss",
+        "quality_view",
+    }
+    assert slow and max(rewording) < min(slow), [block_fn.name for block_fn in listeners]

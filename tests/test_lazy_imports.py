@@ -104,13 +104,24 @@ MARKED_HANDLERS_IMPORT_NOTHING = """
 import json, sys
 import app
 from diffusion_core.lazy_imports import DEFERRED
+from ui.training_tab.text import TEXT as TRAINING_TEXT
 
 demo = app.configure(app.build_app())
 marked = {block_fn.name: block_fn.fn for block_fn in demo.fns.values()
           if getattr(block_fn.fn, "uses_no_deferred_module", False)}
-calls = {"wait_for_upload": ("mnist", None), "corruption_frames": ("mnist", 0, 0.3, None)}
+calls = {
+    "wait_for_upload": ("mnist", None),
+    "corruption_frames": ("mnist", 0, 0.3, None),
+    # what a language switch calls on the Training, Sampling and Compare tabs
+    "row_labels": ("ddpm", "en"),
+    "idle_status": (TRAINING_TEXT["idle"]["zh"], "en", None),
+    "redraw_loss": ({"steps": [1, 2], "losses": [1.0, 0.5]}, False, "en"),
+    "status_in_language": ("", {"status": {"zh": "完成", "en": "Done"}}, "en"),
+    "quality_view": (None, "en"),
+}
 results = {name: type(marked[name](*calls[name])).__name__ for name in calls if name in marked}
-print(json.dumps({"marked": sorted(marked), "results": results,
+idle_in_english = marked["idle_status"](*calls["idle_status"]) == TRAINING_TEXT["idle"]["en"]
+print(json.dumps({"marked": sorted(marked), "results": results, "idle_in_english": idle_in_english,
                   "imported": [name for name in DEFERRED if name in sys.modules]}))
 """
 
@@ -118,8 +129,20 @@ print(json.dumps({"marked": sorted(marked), "results": results,
 def test_handlers_that_skip_the_import_gate_import_no_deferred_module():
     report = run_python(MARKED_HANDLERS_IMPORT_NOTHING)
     # a newly marked handler needs its call in the script above
-    assert report["marked"] == ["corruption_frames", "wait_for_upload"]
-    assert report["results"] == {"wait_for_upload": "NoneType", "corruption_frames": "str"}
+    assert report["marked"] == sorted(
+        ["corruption_frames", "wait_for_upload", "row_labels", "idle_status", "redraw_loss", "status_in_language",
+         "quality_view"]
+    )  # fmt: skip
+    assert report["results"] == {
+        "wait_for_upload": "NoneType",
+        "corruption_frames": "str",
+        "row_labels": "tuple",
+        "idle_status": "str",
+        "redraw_loss": "Figure",
+        "status_in_language": "str",
+        "quality_view": "tuple",
+    }
+    assert report["idle_in_english"]
     assert report["imported"] == [], f"a marked handler imported {report['imported']}"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
@@ -74,6 +74,7 @@ class AppContext:
             draws its view there, not at build time (``ui.lazy_views``).
         openings: ``openings.first_open(tab)`` is the event of a tab's first opening in a session (the
             other tabs draw their views there; ``app.py`` wires it to the ``gr.Tabs``).
+        late_wiring: what ``after_all_tabs`` was given, for ``app.py`` to run once every tab is built.
     """
 
     lang: gr.Radio
@@ -81,3 +82,15 @@ class AppContext:
     session_models: gr.State
     page_load: Callable[..., Any]
     openings: TabOpenings
+    late_wiring: list[Callable[[], Any]] = field(default_factory=list)
+
+    def after_all_tabs(self, wire: Callable[[], Any]) -> None:
+        """Run ``wire()`` (which registers listeners) after every tab is built, not now.
+
+        For a view that a language switch redraws with a slow handler (one that computes tensors, or waits for
+        the first import of diffusers). The page runs one trigger's listeners one after another, each waiting
+        for the last to finish (Gradio 6.31's ``dispatch`` awaits a queued listener's whole stream). Registered
+        late, these come after every tab's quick re-wording (status lines, plot titles), which then switch at
+        once instead of waiting for the first tabs' pictures: on a fresh server, until the import ends.
+        """
+        self.late_wiring.append(wire)

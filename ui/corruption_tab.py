@@ -222,11 +222,13 @@ def build(ctx: AppContext) -> None:
         trigger_mode="always_last",
         show_progress="hidden",
     )
-    after_upload([*data_changes, settled(view), ctx.lang.change, ctx.page_load], source, upload).success(
-        fn=friendly(corrupt),
-        inputs=[source, seed, amount, upload, ctx.lang],
-        outputs=[single, clean_row, noisy_row, histogram, formula, code],
-        api_name="corrupt",
-        trigger_mode="always_last",
-        show_progress="hidden",
+    ctx.after_all_tabs(
+        lambda: after_upload([*data_changes, settled(view), ctx.lang.change, ctx.page_load], source, upload).success(
+            fn=friendly(corrupt),
+            inputs=[source, seed, amount, upload, ctx.lang],
+            outputs=[single, clean_row, noisy_row, histogram, formula, code],
+            api_name="corrupt",
+            trigger_mode="always_last",
+            show_progress="hidden",
+        )
     )

@@ -453,11 +453,13 @@ def build(ctx: AppContext) -> None:
         trigger_mode="always_last",
         show_progress="hidden",
     )
-    after_upload([*data_changes, settled(view), ctx.lang.change, opened], source, upload).success(
-        fn=friendly(ddpm_noise),
-        inputs=[source, seed, upload, schedule, T, beta_start, beta_end, t, noise_kind, ctx.lang],
-        outputs=[single, *rows, curve, snr, histogram, formula, explanation, code],
-        api_name="ddpm_noise",
-        trigger_mode="always_last",
-        show_progress="hidden",
+    ctx.after_all_tabs(
+        lambda: after_upload([*data_changes, settled(view), ctx.lang.change, opened], source, upload).success(
+            fn=friendly(ddpm_noise),
+            inputs=[source, seed, upload, schedule, T, beta_start, beta_end, t, noise_kind, ctx.lang],
+            outputs=[single, *rows, curve, snr, histogram, formula, explanation, code],
+            api_name="ddpm_noise",
+            trigger_mode="always_last",
+            show_progress="hidden",
+        )
     )

@@ -22,6 +22,7 @@ from ui.compare_tab.text import SAMPLER_NAMES, TEXT
 from ui.context import DEVICE
 from ui.errors import as_choices, as_int, as_seed
 from ui.i18n import LANGUAGES, normalize_language, pick
+from ui.lazy_views import uses_no_deferred_module
 
 LIVE_STEPS = (1, 2, 5, 10, 20, 50)  # step counts the live recompute offers
 LIVE_MAX_N = 64  # most samples per point the live recompute takes
@@ -182,6 +183,7 @@ def live_summary(live: dict, lang: str) -> str:
     return summary + (" · " + live["ended"][lang] if live["ended"] else "")
 
 
+@uses_no_deferred_module  # a language switch re-words it at once, during the first import
 def quality_view(live: Any, lang: Any) -> tuple[go.Figure | None, str, str]:
     """What the curves show after a language switch: this session's live result re-worded, else the precomputed."""
     lang = normalize_language(lang)

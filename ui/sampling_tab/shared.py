@@ -21,6 +21,7 @@ from diffusion_core.noising import SEED_TRAINING_SCHEDULE, make_scheduler
 from diffusion_core.sample_figures import grid_columns
 from ui.context import DEVICE
 from ui.i18n import LANGUAGES, normalize_language, pick
+from ui.lazy_views import uses_no_deferred_module
 from ui.sampling_tab.text import TEXT
 
 if TYPE_CHECKING:  # diffusers is imported when first used (ARCHITECTURE.md, "Start-up")
@@ -130,6 +131,7 @@ def idle_status(current: Any, lang: Any) -> Any:
     return gr.skip()
 
 
+@uses_no_deferred_module  # a language switch re-words it at once, during the first import
 def status_in_language(current: Any, state: Any, lang: Any) -> Any:
     """A section's status after a language switch: its last run's status in ``lang`` (a finished run keeps
     ``{"zh": ..., "en": ...}`` under ``state["status"]``), else the idle hint in ``lang``, else unchanged."""

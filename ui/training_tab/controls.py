@@ -8,9 +8,11 @@ import gradio as gr
 
 from diffusion_core.training import DEFAULT_LR
 from ui.i18n import normalize_language, pick
+from ui.lazy_views import uses_no_deferred_module
 from ui.training_tab.text import TEXT
 
 
+@uses_no_deferred_module  # a language switch re-words it at once, during the first import
 def row_labels(kind: Any, lang: Any) -> tuple:
     """Labels of rows 2 and 3: "corrupted" / "prediction" for BasicUNet, "noised x_t" / "x0 from the noise" for DDPM.
 
@@ -29,6 +31,7 @@ def model_changed(kind: Any, lang: Any) -> tuple:
     return (*row_labels(kind, lang), gr.update(value=DEFAULT_LR["ddpm" if kind == "ddpm" else "basic"]))
 
 
+@uses_no_deferred_module  # a language switch re-words it at once, during the first import
 def idle_status(status: Any, lang: Any, run_state: Any = None) -> Any:
     """The status follows the language: the "not training yet" hint, or the last run's (``run_state["status"]``)."""
     lang = normalize_language(lang)

@@ -21,6 +21,7 @@ from ui import runs
 from ui.context import DEVICE, ON_GPU
 from ui.errors import as_bool, as_choice, as_float, as_int, as_seed
 from ui.i18n import LANGUAGES, normalize_language, pick
+from ui.lazy_views import uses_no_deferred_module
 from ui.training_tab.data import preview_images, training_images
 from ui.training_tab.settings import (
     DEFAULT_BATCH,
@@ -58,6 +59,7 @@ def loss_plot(steps: list[int], losses: list[float], log_scale: bool, lang: str)
     return train_figures.loss_figure(steps, losses, log_scale, labels)
 
 
+@uses_no_deferred_module  # a language switch re-words it at once, during the first import
 def redraw_loss(run_state: Any, log_scale: Any, lang: Any) -> go.Figure:
     """Redraw the loss curve of the last run (log-scale toggle, language switch); ``run_state`` is ``train``'s."""
     run = run_state if isinstance(run_state, dict) else {}
