@@ -49,3 +49,13 @@ def test_a_language_switch_re_words_every_tab_before_it_redraws_a_view():
         "quality_view",
     }
     assert slow and max(rewording) < min(slow), [block_fn.name for block_fn in listeners]
+
+
+def test_the_sampling_tab_draws_its_chart_before_it_prepares_the_forward():
+    """On the tab's first opening the α̅ chart (quick) is drawn before the ONNX export and the forward's timing
+    (~3 s on 2 cores), which the page would otherwise wait for: one trigger's listeners run one after another."""
+    demo = app.build_app()
+    prepare = next(block_fn for block_fn in demo.fns.values() if block_fn.name == "prepare_forward")
+    first_open = tuple(prepare.targets[0])
+    names = [block_fn.name for block_fn in demo.fns.values() if first_open in map(tuple, block_fn.targets)]
+    assert names.index("redraw_curve") < names.index("prepare_forward"), names
