@@ -107,3 +107,41 @@ def test_sampling_statuses_follow_a_switch(page, app_url):
     assert_nothing_left(page, "en", "Sampling in English")
     switch(page, "zh")
     page.locator("#pipe-status").get_by_text("1 张，2 步").wait_for(timeout=30_000)
+
+
+def test_a_switch_redraws_the_views_of_opened_tabs_only(page, app_url):
+    """An English page sets its language as it loads: the views of tabs nobody opened are not drawn for it, and
+    an opened tab's view follows each switch (``ui.lazy_views.TabOpenings.language_switch``)."""
+    import json
+
+    import httpx
+
+    config = httpx.get(f"{app_url}/config", timeout=30).json()
+    views = {
+        dependency["id"]: dependency["api_name"]
+        for dependency in config["dependencies"]
+        if dependency.get("api_name") in ("ddpm_noise", "trace_shapes", "unet2d_anatomy")
+    }
+    assert len(views) == 3
+    called: list[str] = []
+
+    def record(request) -> None:
+        if request.method == "POST" and ("/queue/join" in request.url or "/run/" in request.url):
+            fn_index = json.loads(request.post_data or "{}").get("fn_index")
+            if fn_index in views:
+                called.append(views[fn_index])
+
+    page.on("request", record)
+    page.goto(f"{app_url}/?lang=en")
+    page.locator("#corrupt-view .dx-scrub[data-drawn]").wait_for()
+    page.wait_for_function(f"(lang) => ({LEFT_OVER_JS})(lang).length === 0", arg="en", timeout=60_000)
+    page.wait_for_timeout(2000)
+    assert called == [], "an unopened tab's view was drawn for the page's language"
+
+    page.get_by_role("tab", name="② DDPM noising").click()
+    page.wait_for_function("() => (document.querySelector('#ddpm-explanation')?.innerText || '').includes('Why randn')")
+    drawn_on_opening = called.count("ddpm_noise")
+    switch(page, "zh")
+    page.wait_for_function("() => (document.querySelector('#ddpm-explanation')?.innerText || '').includes('为什么用')")
+    assert drawn_on_opening >= 1 and called.count("ddpm_noise") > drawn_on_opening, called  # re-worded by the switch
+    assert "trace_shapes" not in called and "unet2d_anatomy" not in called, called
