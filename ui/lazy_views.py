@@ -10,9 +10,8 @@ seconds (ARCHITECTURE.md, "Start-up"). Such a view starts empty and its handler 
   ``select``): the Corruption tab.
 
 The view is then drawn with the widgets' current values through the same event as a slider move,
-so an older drawing can never overwrite a newer one. Such a view follows a language switch through
-``TabOpenings.language_switch``, which passes the language on only once the tab is open: an English
-page sets the language as it loads, and draws nothing for the tabs nobody has opened.
+so an older drawing can never overwrite a newer one. (An English page also draws the views that
+follow the language when it loads: the language switch.)
 """
 
 from __future__ import annotations
@@ -37,12 +36,6 @@ class TabOpenings:
 
     def __init__(self) -> None:
         self._flags: dict[str, gr.State] = {}  # tab id -> per-session "opened" flag
-        self._languages: list[gr.State] = []  # per tab and session: the language its view was last worded in
-
-    def _flag(self, tab: gr.Tab) -> gr.State:
-        if tab.id is None:
-            raise ValueError("first_open needs a tab built with an id")
-        return self._flags.setdefault(str(tab.id), gr.State(False, render=False))
 
     def first_open(self, tab: gr.Tab) -> Callable[..., Any]:
         """An event that fires once per session, when the learner first opens ``tab`` (it needs an ``id``).
@@ -51,23 +44,9 @@ class TabOpenings:
         fires ``change`` only when its value changes, so only the first time. Put it among a ``gr.on``'s
         triggers, or call it as you would ``component.change(fn, inputs, outputs)``.
         """
-        return self._flag(tab).change
-
-    def language_switch(self, tab: gr.Tab, lang: gr.Radio) -> Callable[..., Any]:
-        """An event that fires when ``lang`` changes, but only once ``tab`` has been opened in this session.
-
-        For a view drawn on ``first_open(tab)``: an unopened tab computes nothing when the language changes, and
-        an English page sets the language as it loads (measured: 0.7-1 s of server CPU a page load went to
-        views of tabs nobody had opened). Opened later, the view is drawn in the language of that moment.
-        A per-session ``gr.State`` relays the language (set by a queued event: the page fires a State's
-        ``change`` only after one); register it after the quick re-wording of the other tabs
-        (``AppContext.after_all_tabs``).
-        """
-        worded_in = gr.State(None, render=False)
-        self._languages.append(worded_in)
-        lang.change(language_if_opened, [lang, self._flag(tab)], worded_in, api_visibility="private",
-                    concurrency_limit=None, show_progress="hidden")  # fmt: skip
-        return worded_in.change
+        if tab.id is None:
+            raise ValueError("first_open needs a tab built with an id")
+        return self._flags.setdefault(str(tab.id), gr.State(False, render=False)).change
 
     def wire(self, tabs: gr.Tabs) -> None:
         """Render the flags and listen to ``tabs``' ``select`` once for all registered tabs (call it after the
@@ -76,8 +55,8 @@ class TabOpenings:
         ids = list(self._flags)
         if not ids:
             return
-        for state in [*self._flags.values(), *self._languages]:
-            state.render()
+        for flag in self._flags.values():
+            flag.render()
 
         def opened(event: gr.SelectData) -> list[Any]:
             return [True if str(event.id) == tab_id else gr.skip() for tab_id in ids]
@@ -93,12 +72,6 @@ def uses_no_deferred_module(handler: Callable[..., Any]) -> Callable[..., Any]:
     marked handler in a fresh Python and checks that it imports none of them."""
     handler.uses_no_deferred_module = True  # type: ignore[attr-defined]
     return handler
-
-
-@uses_no_deferred_module
-def language_if_opened(lang: Any, opened: Any) -> Any:
-    """``TabOpenings.language_switch``'s relay: the new language for a tab the learner has opened, else nothing."""
-    return lang if opened is True else gr.skip()
 
 
 def _waits_for_imports(demo: gr.Blocks, block_fn: Any) -> bool:

@@ -453,10 +453,8 @@ def build(ctx: AppContext) -> None:
         trigger_mode="always_last",
         show_progress="hidden",
     )
-
-    def wire_ddpm_noise() -> None:  # after every tab's quick re-wording (ctx.after_all_tabs)
-        switched = ctx.openings.language_switch(tab, ctx.lang)  # the language, once this tab is open
-        after_upload([*data_changes, settled(view), switched, opened], source, upload).success(
+    ctx.after_all_tabs(
+        lambda: after_upload([*data_changes, settled(view), ctx.lang.change, opened], source, upload).success(
             fn=friendly(ddpm_noise),
             inputs=[source, seed, upload, schedule, T, beta_start, beta_end, t, noise_kind, ctx.lang],
             outputs=[single, *rows, curve, snr, histogram, formula, explanation, code],
@@ -464,5 +462,4 @@ def build(ctx: AppContext) -> None:
             trigger_mode="always_last",
             show_progress="hidden",
         )
-
-    ctx.after_all_tabs(wire_ddpm_noise)
+    )

@@ -235,9 +235,6 @@ def run(quick: bool = False) -> list[BenchTable]:
             "ahead of the slow redraws of tabs ①-③ (ctx.after_all_tabs); measured back to back with --quick, "
             "the old order took 4426 / 4531 ms (to en / zh) against 2148 / 2830 ms. With 4 s between switches "
             "instead of 0.5 s, every text of tab ④ is re-worded 0.5 s after the click.",
-            "Server CPU per page load (a fresh browser context, 10 s, the server's user+system time): ?lang=zh "
-            "2.3-2.5 s, ?lang=en 2.5-2.8 s; before tabs ②, ③ and ⑤ heard the language only once opened "
-            "(TabOpenings.language_switch), ?lang=en took 3.1-3.4 s: it drew the views of tabs nobody opened.",
             f"Load average when the run ended: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall times in the "
             "page include the time Chromium waited for a core).",
         ],

@@ -43,8 +43,7 @@ def build(ctx: AppContext) -> None:
     source.change(show_upload, source, upload, api_visibility="private", queue=False)
 
     def wire_walks() -> None:  # both redraw on a language switch: after every tab's quick re-wording
-        switched = ctx.openings.language_switch(tab, ctx.lang)  # the language, once this tab is open
-        after_upload([widget.change for widget in walk_inputs] + [switched, opened], source, upload).success(
+        after_upload([widget.change for widget in walk_inputs] + [ctx.lang.change, opened], source, upload).success(
             fn=friendly(trace_shapes),
             inputs=[*walk_inputs, ctx.lang],
             outputs=[*walk_outputs, walk_code],
@@ -53,7 +52,7 @@ def build(ctx: AppContext) -> None:
             show_progress="hidden",
         )
         gr.on(
-            triggers=[widget.change for widget in [*knobs, *shape]] + [switched, opened],
+            triggers=[widget.change for widget in [*knobs, *shape]] + [ctx.lang.change, opened],
             fn=friendly(unet2d_anatomy),
             inputs=[*knobs, *shape, ctx.lang],
             outputs=list(anatomy_outputs),

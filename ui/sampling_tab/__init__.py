@@ -83,12 +83,11 @@ def build(ctx: AppContext) -> None:
         lang.change(status_in_language, [section.status, section.state, lang], section.status,
                     api_visibility="private", queue=False)  # fmt: skip
     # B's alpha_bar chart needs diffusers' scheduler: drawn when the tab is first opened (ui.lazy_views), before
-    # the forward's preparation below, and redrawn on a language switch once the tab is open, after every tab's
-    # quick re-wording
+    # the forward's preparation below, and redrawn on a language switch after every tab's quick re-wording
     curve = {"fn": scheduler_loop.redraw_curve, "inputs": [lang, b.state, b.scrub], "outputs": b.curve,
              "api_visibility": "private", "queue": False}  # fmt: skip
     ctx.openings.first_open(tab)(**curve)
-    ctx.after_all_tabs(lambda: ctx.openings.language_switch(tab, lang)(**curve))
+    ctx.after_all_tabs(lambda: lang.change(**curve))
     # the bundled model's ONNX Runtime forward (diffusion_core.onnx_unet): exported while the learner reads the tab
     ctx.openings.first_open(tab)(scheduler_loop.prepare_forward, None, None, api_visibility="private",
                                  concurrency_limit=1, concurrency_id="prepare_forward", show_progress="hidden")  # fmt: skip
