@@ -88,9 +88,10 @@ class AppContext:
         """Run ``wire()`` (which registers listeners) after every tab is built, not now.
 
         For a view that a language switch redraws with a slow handler (one that computes tensors, or waits for
-        the first import of diffusers). The page runs one trigger's listeners one after another, each waiting
-        for the last to finish (Gradio 6.31's ``dispatch`` awaits a queued listener's whole stream). Registered
-        late, these come after every tab's quick re-wording (status lines, plot titles), which then switch at
-        once instead of waiting for the first tabs' pictures: on a fresh server, until the import ends.
+        the first import of diffusers), or with a queued guard before it. The page runs one trigger's listeners
+        one after another, each waiting for the last to finish (Gradio 6.31's ``dispatch`` awaits a queued
+        listener's whole stream, though not its ``.success`` chain). Registered late, these come after every
+        tab's quick re-wording (status lines, plot titles), which then switches at once instead of waiting for
+        the first tabs' pictures: on a fresh server, until the import ends.
         """
         self.late_wiring.append(wire)
