@@ -27,12 +27,14 @@ from diffusion_core.benchmarks.classroom import (
     MIX_STEPS,
     MOVE_INTERVAL_S,
     MOVES_PER_DRAG,
+    PAGE_KEEPALIVE_S,
     RSS_LIMIT_MIB,
     SAMPLERS,
     SCHEDULES,
     SCRUB_PLANS,
     SCRUBBERS,
     Call,
+    _fetch_picture,
     _next_index,
     frames_plan,
     learner_script,
@@ -109,6 +111,34 @@ def test_inputs_that_come_while_an_event_is_in_flight_are_coalesced():
     assert _next_index(plan, 2, inputs, now=11.0) == (4, pytest.approx(10.4))  # the drag's last input, late
     assert _next_index(plan, 4, inputs, now=11.2) == (5, pytest.approx(12.7))  # a new drag: a pause after the result
     assert _next_index(plan, 5, inputs, now=13.0) == (6, 13.0)  # the plan is done
+
+
+def test_a_pages_client_lets_an_idle_connection_go_well_before_the_server_does():
+    """A request on a connection idle as long as the server's keep-alive can be reset as the server closes it.
+
+    The class test failed so once (``ReadError: [Errno 104] Connection reset by peer``) when the picture client
+    kept httpx's default expiry, which equals uvicorn's keep-alive (5 s).
+    """
+    import inspect
+
+    import uvicorn
+    from gradio import http_server
+
+    server_keep_alive_s = inspect.signature(uvicorn.Config).parameters["timeout_keep_alive"].default
+    assert "timeout_keep_alive" not in inspect.getsource(http_server)  # gradio starts uvicorn with its default
+    assert 0 < PAGE_KEEPALIVE_S <= server_keep_alive_s / 2
+
+
+def test_a_picture_that_fails_is_named_in_the_learners_error():
+    import httpx
+
+    url = "http://127.0.0.1:1/gradio_api/file=/tmp/gradio/0123456789abcdef0123/image.png"
+    not_found = httpx.MockTransport(lambda request: httpx.Response(404))
+    with (
+        httpx.Client(transport=not_found) as http,
+        pytest.raises(RuntimeError, match=r"^picture 0123456789ab…: HTTPStatus"),
+    ):
+        _fetch_picture(http, url)
 
 
 def test_the_tables_compare_the_class_with_one_learner_alone():

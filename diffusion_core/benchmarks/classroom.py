@@ -56,6 +56,13 @@ SAMPLING_ROUNDS = 3  # at most; a sampling learner starts another round only whi
 CALL_TIMEOUT_S = 240.0
 DEADLINE_S = 600.0  # a phase that is not done by then ends, its unfinished calls counted as errors
 RSS_LIMIT_MIB = 2560  # the test's bound on the server's peak RSS (idle ~1.1 GiB; measured peak ~1.8 GiB)
+# A page's picture client lets an idle connection go after this long. Gradio starts uvicorn with its default
+# keep-alive of 5 s, and httpx's default expiry is also 5 s: a request sent on a connection idle for 5 s can
+# meet the server closing it and fail with "Connection reset by peer" (a browser resends such a request on
+# its own; httpx does not). Measured on 2 cores, 30-60 clients each reusing one connection after 4.9-5.1 s idle
+# while the app was busy: 2 resets in 4,500 GETs at httpx's default, 0 in 2,400 at 2 s. Well under 5 s, the
+# client never reuses a connection that the server may be dropping.
+PAGE_KEEPALIVE_S = 2.0
 
 # The Sampling tab's defaults on a CPU (tests/test_classroom_load.py checks them against ui.sampling_tab)
 MIX_STEPS, MIX_BATCH = 5, 8  # ui/sampling_tab/mix.py: DEFAULT_MIX_STEPS, DEFAULT_MIX_BATCH
@@ -247,6 +254,14 @@ def _pictures(output: Any) -> list[str]:
     ]
 
 
+def _fetch_picture(http: Any, url: str) -> None:
+    """GET one picture of a result as the page draws it; an error names the picture, not only the event."""
+    try:
+        http.get(url).raise_for_status()
+    except Exception as error:
+        raise RuntimeError(f"picture {url.rsplit('/', 2)[-2][:12]}…: {type(error).__name__}: {error}") from error
+
+
 def _next_index(plan: Sequence[Call], done: int, inputs: dict[int, float], now: float) -> tuple[int, float]:
     """After call ``done`` returned at ``now``: the next call to send and the moment of its input.
 
@@ -272,7 +287,8 @@ def _run_learner(learner: Learner, start: float, deadline: float, class_done: th
     plan = learner.plan
     seen: set[str] = set()
     inputs: dict[int, float] = {}  # plan index -> the moment of its input (time.monotonic())
-    with httpx.Client(timeout=CALL_TIMEOUT_S) as http:  # one keep-alive connection per page, like a browser
+    keep_alive = httpx.Limits(keepalive_expiry=PAGE_KEEPALIVE_S)
+    with httpx.Client(timeout=CALL_TIMEOUT_S, limits=keep_alive) as http:  # one keep-alive connection per page
         index, moment, previous = 0, time.monotonic() + (plan[0].think_s if plan else 0), -1
         while index < len(plan):
             call = plan[index]
@@ -296,7 +312,7 @@ def _run_learner(learner: Learner, start: float, deadline: float, class_done: th
                     record.pictures_in_result = len(urls)
                     for url in urls:
                         if url not in seen:
-                            http.get(url).raise_for_status()
+                            _fetch_picture(http, url)
                             seen.add(url)
                             record.pictures += 1
                     record.shown_s = time.monotonic() - moment
