@@ -47,8 +47,9 @@ and the CLI prints them. Nobody re-implements the loop.
 
 * **CPU bfloat16** (``precision="bf16"``, any scheduler): the UNet forward runs under CPU
   autocast and its noise prediction is cast back to float32, so the scheduler steps in float32 as
-  before. It pays only on CPUs with native bfloat16 (``cpu_speed.forward_precision`` decides); the
-  final image stays within ``BF16_ATOL`` of the float32 one (checked by the tests).
+  before. It is slower than float32 where bfloat16 is emulated, and no faster where it is native
+  (``cpu_speed``'s measurements), so the app asks for it only when told (``cpu_speed.forward_precision``);
+  the final image stays within ``BF16_ATOL`` of the float32 one (checked by the tests).
 
 * **ONNX Runtime on the CPU** (``runtime="onnxruntime"``, any scheduler, float32): the UNet forward runs on
   ONNX Runtime (``diffusion_core.onnx_unet``: exported once per model, ~1.7x eager PyTorch on 2 cores); the
@@ -270,7 +271,7 @@ def scheduler_sample(
             the model does with noise it was not trained on.
         precision: ``"fp32"`` (the plain forward, the yardstick) or ``"bf16"``: the UNet forward under
             CPU bfloat16 autocast, its noise prediction cast back to float32 before the scheduler step
-            (CPU only; it pays only on CPUs with native bfloat16, see ``cpu_speed.forward_precision``).
+            (CPU only; measured no faster than float32 for this forward, see ``cpu_speed.forward_precision``).
         runtime: ``"torch"`` (the yardstick) or ``"onnxruntime"``: the UNet forward on ONNX Runtime (CPU, float32,
             ``precision="fp32"``, not ``fast``; exported on first use, see ``diffusion_core.onnx_unet``).
 

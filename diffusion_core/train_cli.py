@@ -91,7 +91,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--rgb", action="store_true", help="with --data and --model ddpm: 32x32 RGB instead of 28x28 gray"
     )
     parser.add_argument(
-        "--fast", action="store_true", help="the fast path: data on device, fused optimizer, bf16 on CUDA"
+        "--fast",
+        action="store_true",
+        help="the fast path: data on device, fused optimizer, bf16 on CUDA (and for BasicUNet on CPUs with native bf16)",
     )
     parser.add_argument("--compile", action="store_true", help="torch.compile the model (with --fast)")
     parser.add_argument(

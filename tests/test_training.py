@@ -17,11 +17,14 @@ from diffusers import DDPMPipeline
 from PIL import Image
 from tiny import TINY_CONFIG_BASIC, TINY_CONFIG_DDPM
 
+from diffusion_core import cpu_speed
 from diffusion_core.checkpoints import load_basic_unet
 from diffusion_core.data import load_mnist
 from diffusion_core.training import (
+    FIRST_STEP_RTOL_BF16,
     FIRST_STEP_RTOL_CPU,
     TrainConfig,
+    TrainingRun,
     build_model,
     make_ema,
     train_eps,
@@ -62,15 +65,21 @@ def test_ddpm_short_run_lowers_the_loss(digits):
     assert records[-1].loss < 0.8 * records[0].loss, [r.loss for r in records]
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
 @pytest.mark.parametrize("kind", ["basic", "ddpm"])
-def test_fast_and_plain_paths_agree(kind, digits):
-    """Same seed, same batches, same noise: the first-step loss agrees within the stated tolerance."""
+def test_fast_and_plain_paths_agree(kind, precision, digits, monkeypatch):
+    """Same seed, same batches, same noise: the first-step loss agrees within the stated tolerance, whichever
+    precision the fast path computes in on this CPU (bf16 is forced here; emulated where it is not native)."""
+    monkeypatch.setenv(cpu_speed.ENV_OVERRIDE, precision)
     tiny = TINY_CONFIG_BASIC if kind == "basic" else TINY_CONFIG_DDPM
     plain = _run(kind, digits, TrainConfig(**{**tiny.to_dict(), "steps": 2}))
-    fast = _run(kind, digits, TrainConfig(**{**tiny.to_dict(), "steps": 2, "fast": True, "report_every": 2}))
+    fast_config = TrainConfig(**{**tiny.to_dict(), "steps": 2, "fast": True, "report_every": 2})
+    assert TrainingRun(build_model(kind, seed=0), digits, fast_config).bf16 == (precision == "bf16")
+    fast = _run(kind, digits, fast_config)
     assert len(plain) == 2 and len(fast) == 1  # the fast path reports (and syncs) every 2 steps here
-    assert fast[0].step_losses[0] == pytest.approx(plain[0].loss, rel=FIRST_STEP_RTOL_CPU)
-    assert fast[0].step_losses[1] == pytest.approx(plain[1].loss, rel=10 * FIRST_STEP_RTOL_CPU)
+    rtol = FIRST_STEP_RTOL_BF16 if precision == "bf16" else FIRST_STEP_RTOL_CPU
+    assert fast[0].step_losses[0] == pytest.approx(plain[0].loss, rel=rtol)
+    assert fast[0].step_losses[1] == pytest.approx(plain[1].loss, rel=10 * rtol)
     assert fast[0].images_seen == plain[1].images_seen
 
 

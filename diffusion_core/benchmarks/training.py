@@ -5,7 +5,9 @@ the images, each batch copied to the device, fp32, plain Adam/AdamW, ``loss.item
 step. It runs at the tutorial's batch of 128 and is the yardstick of every ratio.
 
 The fast paths are ``TrainingRun`` with ``fast=True`` (data on the device, fused optimizer, one
-host sync per report, bf16 autocast and the per-model memory layout on CUDA): eagerly, with one
+host sync per report, the per-model memory layout, bf16 autocast on CUDA and where it pays on a CPU with
+native bfloat16 (``cpu_speed.training_precision``), where the same path also runs in float32, "eager, fp32",
+to show what bf16 adds): eagerly, with one
 CUDA graph per step ("graph", CUDA), and with the model compiled by ``torch.compile`` inside that
 graph ("graph+compile", CUDA; ``DIFFUSION_BENCH_COMPILE=0`` leaves these rows out, since each
 compilation costs a minute or two of a short GPU lease). Rows come at the equal batch (128) and
@@ -23,14 +25,17 @@ its best batch; CPU BasicUNet >= 1.5x.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
+from diffusion_core import cpu_speed
 from diffusion_core.benchmarks import BenchTable
 from diffusion_core.corruption import corrupt
 from diffusion_core.data import load_mnist, to_model_range
@@ -49,6 +54,7 @@ TARGETS = {  # (at batch 128, at the best batch), GPU
 }
 CPU_TARGET_BASIC = 1.5
 NAMES = {"basic": "BasicUNet (x0)", "ddpm": "UNet2DModel (noise)"}
+FP32_VARIANT = "eager, fp32"  # on a CPU whose fast path autocasts to bf16: the same eager path in float32
 
 
 def past_deadline() -> bool:
@@ -137,7 +143,8 @@ def measure_tutorial(kind: str, images: torch.Tensor, device: torch.device, seco
 
 
 def fast_config(kind: str, device: torch.device, batch: int, variant: str, report_every: int) -> TrainConfig:
-    """The fast path's config for one bench row (``variant``: "eager", "graph", "compile" or "graph+compile")."""
+    """The fast path's config for one bench row (``variant``: "eager", "eager, fp32", "graph", "compile" or
+    "graph+compile")."""
     return TrainConfig(
         model=kind,
         steps=10_000_000,
@@ -156,7 +163,8 @@ def measure_fast(
 ) -> Rate:
     """The fast path: a first report after the warm-up (and capture/compile), then whole reports for ``seconds``."""
     report_every = 25 if device.type == "cuda" else 1
-    run = TrainingRun(build_model(kind, seed=0), images, fast_config(kind, device, batch, variant, report_every))
+    with _cpu_precision("fp32" if variant == FP32_VARIANT else None):  # the run reads it when it is built
+        run = TrainingRun(build_model(kind, seed=0), images, fast_config(kind, device, batch, variant, report_every))
     start = time.perf_counter()
     records = run.steps()
     first = next(records)  # ends with a report: the device is idle here
@@ -217,6 +225,21 @@ def profile_table(kind: str, images: torch.Tensor, device: torch.device, variant
     return table
 
 
+@contextlib.contextmanager
+def _cpu_precision(precision: str | None) -> Iterator[None]:
+    """Set ``$DIFFUSION_EXPLORER_CPU_PRECISION`` to ``precision`` inside the block (``None``: leave it)."""
+    before = os.environ.get(cpu_speed.ENV_OVERRIDE)
+    if precision is not None:
+        os.environ[cpu_speed.ENV_OVERRIDE] = precision
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(cpu_speed.ENV_OVERRIDE, None)
+        else:
+            os.environ[cpu_speed.ENV_OVERRIDE] = before
+
+
 def _row(kind: str, label: str, batch: int, rate: Rate | str, base: float | None) -> list:
     if isinstance(rate, str):
         return [NAMES[kind], label, batch, "-", "-", rate, "-", "-"]
@@ -232,6 +255,16 @@ def _try(fn) -> Rate | str:
         return fn()
     except Exception as error:  # torch.compile needs a working compiler toolchain; a GPU may run out of memory
         return f"failed: {type(error).__name__}: {str(error)[:80]}"
+
+
+def _cpu_precision_note(device: torch.device) -> str:
+    """What the CPU's fast path computes in, per model (``cpu_speed.training_precision``)."""
+    native = ", ".join(sorted(cpu_speed.cpu_flags() & cpu_speed.BF16_FLAGS)) or "none"
+    autocast = [NAMES[kind] for kind in NAMES if cpu_speed.training_precision(device, kind) == "bf16"]
+    if autocast:
+        return (f"bf16 autocast for {' and '.join(autocast)}, fp32 otherwise (native bfloat16 on this CPU: {native}; "
+                f"'{FP32_VARIANT}' = the same path without autocast)")  # fmt: skip
+    return f"fp32 (native bfloat16 on this CPU: {native})"
 
 
 def _compile_rows() -> bool:
@@ -268,6 +301,9 @@ def run(quick: bool = False) -> list[BenchTable]:
 
         # 1. the equal batch: each fast path against the tutorial's loop
         variants = ["eager", "graph", *(["graph+compile"] if _compile_rows() else [])] if on_gpu else ["eager"]
+        precision = cpu_speed.training_precision(device, kind)
+        if not on_gpu and precision == "bf16":
+            variants.append(FP32_VARIANT)
         for variant in variants:
             measure(variant, TUTORIAL_BATCH)
         # 2. larger (on the CPU also smaller) batches with the fastest path that needs no compiling
@@ -306,7 +342,11 @@ def run(quick: bool = False) -> list[BenchTable]:
     )
     table.notes.append(
         "fast = data on the device, fixed-shape batches, fused Adam/AdamW, one host sync per report"
-        + (", bf16 autocast, channels_last for BasicUNet only" if on_gpu else ", channels_last for BasicUNet (fp32)")
+        + (
+            ", bf16 autocast, channels_last for BasicUNet only"
+            if on_gpu
+            else f", channels_last for BasicUNet, {_cpu_precision_note(device)}"
+        )
         + "; graph = forward + loss + backward replayed as one CUDA graph; graph+compile = the same graph of the "
         "torch.compile'd model (its compilation is in the warm-up); no EMA in any row"
     )
