@@ -1,4 +1,4 @@
-"""A UNet2DModel's forward on ONNX Runtime: the CPU's fast way to sample (about 1.7x eager PyTorch here).
+"""A UNet2DModel's forward on ONNX Runtime: the CPU's fast way to sample (1.6-2.2x eager PyTorch on 2 cores).
 
 On the 2-core AMD EPYC (AVX2, no native bfloat16), one forward of the bundled model on 16 MNIST digits took
 260 ms in eager float32 PyTorch (OMP_WAIT_POLICY=PASSIVE, as the app runs), 173 ms on ONNX Runtime 1.32 with 2
@@ -7,6 +7,8 @@ run; the outputs differ by at most ~3e-6 (float rounding: all are float32). PyTo
 convolutions (oneDNN, ~105 ms against ~67 ms) and in the overhead of ~500 small operators, each split across the
 threads; ONNX Runtime runs the same graph with fused activations and blocked (NCHWc) convolutions, and the halves
 need no synchronisation between threads inside an operator. ``bench --only sampling`` measures the whole grid.
+On a 2-core AMD EPYC with AVX-512, with parts of at most ``PART_IMAGES`` digits: 1.6x (batch 32, 64) to 2.2x
+(batch 8) eager, 1.9x at 256; before the parts were capped, a 64-digit batch ran at 0.86x.
 
 How, once per model object (``onnx_forward``):
 
@@ -14,8 +16,9 @@ How, once per model object (``onnx_forward``):
    its weights, to memory: about 2 s on 2 cores. The timestep is a float32 input, so Euler's fractional
    timesteps work too (the embedding casts it to float32 anyway).
 2. An ``onnxruntime.InferenceSession`` on the CPU execution provider, on one thread and without spin-waiting,
-   runs it; a call splits the batch into as many parts as PyTorch has threads and runs them at once on a pool
-   of that many threads, shared by every model and request (a busy classroom server is not oversubscribed).
+   runs it; a call splits the batch into parts of at most ``PART_IMAGES`` digits, at least as many as PyTorch
+   has threads, and runs them on a pool of that many threads, shared by every model and request (a busy
+   classroom server is not oversubscribed).
 
 The export holds the weights as they were: ``OnnxForward`` notes each parameter's version counter and exports
 again if the model was changed in place since. Needs ``onnx`` (the exporter) and ``onnxruntime``; without them
@@ -28,6 +31,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import io
+import math
 import os
 import threading
 import time
@@ -48,6 +52,9 @@ if TYPE_CHECKING:
 RUNTIMES = ("torch", "onnxruntime")
 RUNTIME_ENV = "DIFFUSION_EXPLORER_CPU_RUNTIME"  # "torch" forces PyTorch on the CPU; unset or "onnxruntime": auto
 OPSET = 17
+# Digits per session call. One call on more digits slows down faster than it grows (AVX-512 EPYC, 2 workers: a
+# 64-digit batch as two calls of 32 took 425 ms against eager's 364 ms; as eight calls of 8, 170 ms, 2.15x).
+PART_IMAGES = 8
 ONNX_ATOL = 1e-4  # |ONNX Runtime - eager| of one forward, noise prediction ~N(0, 1) (measured ~3e-6)
 
 
@@ -124,13 +131,15 @@ class OnnxForward:
         (B,) tensor); returns (B, C_out, H, W) float32 on the CPU."""
         x = x_t.detach().to(torch.float32).contiguous().numpy()
         timesteps = torch.as_tensor(t, dtype=torch.float32).reshape(-1).expand(len(x)).contiguous().numpy()
-        parts = min(len(x), _workers())
+        # 1. parts of at most PART_IMAGES digits, at least one per worker: the pool runs them side by side
+        parts = max(min(len(x), _workers()), math.ceil(len(x) / PART_IMAGES))
         bounds = [len(x) * part // parts for part in range(parts + 1)]
 
         def run(part: int) -> object:  # ONNX Runtime lets go of the GIL while it runs
             begin, end = bounds[part], bounds[part + 1]
             return self._session.run(None, {"x": x[begin:end], "t": timesteps[begin:end]})[0]
 
+        # 2. run them (in order of the batch) and put the batch back together
         if parts == 1:
             return torch.from_numpy(run(0))
         return torch.from_numpy(np.concatenate(list(_pool().map(run, range(parts)))))

@@ -25,7 +25,7 @@ def bundled():
     return sampling.bundled_ddpm("cpu")
 
 
-@pytest.mark.parametrize("batch", [1, 5])
+@pytest.mark.parametrize("batch", [1, 5, 2 * onnx_unet.PART_IMAGES + 3])  # the last: 3 parts or more, uneven
 @pytest.mark.parametrize("t", [torch.tensor(999), torch.tensor(7.25), 500])
 def test_the_forward_matches_pytorch_for_any_batch_and_timestep(tiny_unet, batch, t):
     x = torch.randn(batch, 1, 12, 12, generator=torch.Generator().manual_seed(batch))

@@ -161,7 +161,7 @@ def candidate_tables(quick: bool) -> list[BenchTable]:
     if onnx_unet.available():
         on_onnx_runtime = onnx_unet.onnx_forward(unet)
         candidates["ONNX Runtime (float32, onnx_unet)"] = lambda: on_onnx_runtime(x, t)
-    slow = set() if cpu_speed.bf16_pays(flags) else {"bf16 autocast"}  # emulated bf16: seconds a call, timed once
+    slow = set() if cpu_speed.has_native_bf16(flags) else {"bf16 autocast"}  # emulated bf16: seconds a call, timed once
     outputs = {name: call().float() for name, call in candidates.items()}  # warm-up, and what each computes
     times: dict[str, list[float]] = {name: [] for name in candidates}
     for round_index in range(repeats * 2):  # interleaved rounds: a change of load hits every candidate alike
@@ -185,8 +185,8 @@ def candidate_tables(quick: bool) -> list[BenchTable]:
     if onnx_unet.available():
         table.notes.append(
             f"ONNX Runtime: exported once per model (torch.onnx.export, opset {onnx_unet.OPSET}) in "
-            f"{on_onnx_runtime.export_seconds:.1f} s, then run by a one-thread InferenceSession on "
-            f"{torch.get_num_threads()} parts of the batch at once (diffusion_core.onnx_unet)"
+            f"{on_onnx_runtime.export_seconds:.1f} s, then run by a one-thread InferenceSession on parts of at most "
+            f"{onnx_unet.PART_IMAGES} digits, {torch.get_num_threads()} at once (diffusion_core.onnx_unet)"
         )
     table.notes.append(
         "Not in this table: torch.compile (inductor) compiled in ~200 s, reloaded from its FX graph cache in ~70 s "
@@ -222,7 +222,7 @@ def candidate_tables(quick: bool) -> list[BenchTable]:
     ])  # fmt: skip
     pick.notes.append(
         "the app runs the bundled model's float32 forward on ONNX Runtime where onnx and onnxruntime are installed "
-        "(cpu_speed.forward_runtime) and autocasts to bf16 on PyTorch only on CPUs with avx512_bf16 or amx_bf16 "
+        "(cpu_speed.forward_runtime), in float32 on every CPU unless $DIFFUSION_EXPLORER_CPU_PRECISION asks for bf16 "
         f"(cpu_speed.forward_precision); grids timed {grid_repeats} times each, interleaved, after a warm-up of each"
     )
     pick.notes.append(f"load average when the table ended: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
