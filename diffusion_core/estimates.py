@@ -291,13 +291,16 @@ def training_estimate(
     return _estimate(train_step_seconds(model, batch, shape), steps, batch, model, extra)
 
 
-def quality_estimate(model: nn.Module, step_counts: list[int], n: int, score_seconds: float = 0.0) -> Estimate:
+def quality_estimate(model: nn.Module, step_counts: list[int], n: int, score_seconds: float = 0.0,
+                     runtime: str = "torch") -> Estimate:  # fmt: skip
     """The live quality recompute: one point per entry of ``step_counts`` (sampler x steps), each
-    sampling ``n`` images with that many calls, then scored (``score_seconds`` a point)."""
+    sampling ``n`` images with that many calls (on ``runtime``, as ``forward_seconds``), then scored
+    (``score_seconds`` a point)."""
     if not step_counts:
         raise ValueError("step_counts must name at least one point")
     calls = sum(whole_number(s, "steps", 1, 10_000_000) for s in step_counts)
-    return _estimate(forward_seconds(model, n), calls, n, model, len(step_counts) * max(0.0, score_seconds))
+    extra = len(step_counts) * max(0.0, score_seconds)
+    return _estimate(forward_seconds(model, n, runtime=runtime), calls, n, model, extra)
 
 
 __all__ = [

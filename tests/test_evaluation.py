@@ -262,6 +262,19 @@ def test_loss_per_timestep_reads_the_noise_error_as_an_snr_weighted_x0_error(tin
         list(comparison_lab.loss_per_timestep(unet, scheduler, x0, [1000]))
 
 
+def test_generate_samples_with_the_forward_the_app_picks_unless_told(tiny_ddpm, monkeypatch):
+    """On the CPU with onnxruntime installed that is ONNX Runtime (~2x eager): the same digits to float rounding."""
+    from diffusion_core import cpu_speed, onnx_unet
+
+    monkeypatch.delenv(cpu_speed.ENV_OVERRIDE, raising=False)
+    unet, scheduler = tiny_ddpm
+    picked = comparison_lab.generate(unet, scheduler, "ddim", 3, 6, seed=2)  # DDIM clips: an untrained net stays small
+    on = {runtime: comparison_lab.generate(unet, scheduler, "ddim", 3, 6, seed=2, runtime=runtime)
+          for runtime in onnx_unet.RUNTIMES if runtime == "torch" or onnx_unet.available()}  # fmt: skip
+    assert torch.equal(picked, on[cpu_speed.sampling_forward("cpu")["runtime"]])
+    assert all((samples - on["torch"]).abs().max() < 1e-3 for samples in on.values())
+
+
 def test_generate_chunks_large_batches_and_failure_modes_change_one_thing(tiny_ddpm):
     from diffusion_core import sampling
 

@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 import plotly.graph_objects as go
 
-from diffusion_core import comparison_lab, estimates, metrics, quality_curves
+from diffusion_core import comparison_lab, cpu_speed, estimates, metrics, quality_curves
 from diffusion_core.classifier import CLASSIFIER_DIR, CLASSIFIER_LOG
 from diffusion_core.device import gpu_seconds, gpu_task
 from diffusion_core.quality_figures import curves_figure
@@ -139,7 +139,9 @@ def quality(samplers: Any, steps: Any, n: Any, seed: Any, lang: Any, progress=gr
     with runs.heavy_run(request, "sample", lang) as run:
         yield skip, runs.measuring_status(lang), skip, code, skip
         plan = [count for _ in samplers for count in steps]
-        estimate = run.admit(estimates.quality_estimate(pipe.unet, plan, n, score_seconds=SCORE_SECONDS))
+        runtime = cpu_speed.sampling_forward(pipe.unet.device)["runtime"]  # as comparison_lab.generate samples
+        estimate = run.admit(estimates.quality_estimate(pipe.unet, plan, n, score_seconds=SCORE_SECONDS,
+                                                        runtime=runtime))  # fmt: skip
         yield skip, runs.estimate_line(estimate, lang), skip, code, skip
         floor = metrics.real_floor(n)
         real = metrics.measure(metrics.real_digits(n, seed=1)[0])

@@ -207,9 +207,9 @@ def prepare_forward() -> None:
 
 def _forward_choice(unet: Any, sampler: str, bundled: bool) -> dict[str, Any]:
     """How section B runs the UNet (``scheduler_sample``'s ``fast``, ``precision`` and ``runtime``): the CUDA
-    graph where it covers the sampler; bfloat16 only on CPUs that have it; ONNX Runtime for the bundled model's
-    float32 CPU forward (exported once per server and shared by every learner; a learner's own model, new after
-    each training, stays on PyTorch rather than pay an export per model)."""
+    graph where it covers the sampler; bfloat16 only when asked (``cpu_speed.forward_precision``); ONNX Runtime
+    for the bundled model's float32 CPU forward (exported once per server and shared by every learner; a
+    learner's own model, new after each training, stays on PyTorch rather than pay an export per model)."""
     fast = sampler in sampling.FAST_SAMPLERS and sampling.fast_path_available(unet.device)
     if fast:
         return {"fast": True, "precision": "fp32", "runtime": "torch"}
