@@ -125,3 +125,28 @@ def test_a_language_switch_rewords_the_live_result_instead_of_replacing_it():
     assert summary_en == quality.live_summary(live, "en") != quality.precomputed_view("en")[1]
     assert not re.search(r"[\u3400-\u9fff]", summary_en + table_en) and re.search(r"[\u3400-\u9fff]", summary_zh)
     assert figure is not None and quality.quality_view(None, "en")[1] == quality.precomputed_view("en")[1]
+
+
+def test_a_language_switch_rewords_the_other_labs_last_results():
+    """The failure lab's captions, the objectives' table, summary and figure and the loss summary stayed in the
+    language they were run in: a switch now re-words each from its run's views, without running again."""
+    from ui.common import in_language
+    from ui.compare_tab import failures, loss_per_t, objectives
+
+    chinese = re.compile(r"[\u3400-\u9fff]")
+    *lab, _, views = failures.quality_failures(["rand"], "ddim", 2, 1, 4, 0, "zh")
+    assert lab[1::2] == views["zh"] and len(views["en"]) == len(failures.GRID_KEYS)
+    english = in_language(len(failures.GRID_KEYS))(views, "en")
+    assert chinese.search(views["zh"][1]) and not any(chinese.search(caption) for caption in english)
+    assert english[2:] == ("",) * (len(failures.GRID_KEYS) - 2)  # the modes that were off stay empty
+
+    *_, table, summary, figure, _, views = objectives.quality_objectives(500, 3, "zh")
+    table_en, summary_en, figure_en = in_language(3)(views, "en")
+    assert [table, summary, figure] == views["zh"] and chinese.search(summary + figure.layout.title.text)
+    assert not chinese.search(summary_en + " ".join(table_en["headers"]) + figure_en.layout.title.text)
+
+    *_, (_, summary, _, views) = loss_per_t.quality_loss_t(4, 5, 0, "zh")
+    assert summary == views["zh"][1] and not chinese.search(in_language(2)(views, "en")[1])
+    import gradio as gr
+
+    assert in_language(2)(None, "en") == (gr.skip(), gr.skip())  # before a first run: left as they are

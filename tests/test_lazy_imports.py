@@ -118,6 +118,7 @@ calls = {
     "redraw_loss": ({"steps": [1, 2], "losses": [1.0, 0.5]}, False, "en"),
     "status_in_language": ("", {"status": {"zh": "完成", "en": "Done"}}, "en"),
     "quality_view": (None, "en"),
+    "last_result_in_language": ({"zh": ["完成"], "en": ["Done"]}, "en"),
 }
 results = {name: type(marked[name](*calls[name])).__name__ for name in calls if name in marked}
 idle_in_english = marked["idle_status"](*calls["idle_status"]) == TRAINING_TEXT["idle"]["en"]
@@ -131,7 +132,7 @@ def test_handlers_that_skip_the_import_gate_import_no_deferred_module():
     # a newly marked handler needs its call in the script above
     assert report["marked"] == sorted(
         ["corruption_frames", "wait_for_upload", "row_labels", "idle_status", "redraw_loss", "status_in_language",
-         "quality_view"]
+         "quality_view", "last_result_in_language"]
     )  # fmt: skip
     assert report["results"] == {
         "wait_for_upload": "NoneType",
@@ -141,6 +142,7 @@ def test_handlers_that_skip_the_import_gate_import_no_deferred_module():
         "redraw_loss": "Figure",
         "status_in_language": "str",
         "quality_view": "tuple",
+        "last_result_in_language": "tuple",
     }
     assert report["idle_in_english"]
     assert report["imported"] == [], f"a marked handler imported {report['imported']}"

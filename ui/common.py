@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from diffusion_core.data import mnist_batch
 from diffusion_core.user_images import as_picture
 from ui.components import Image, seed_number
 from ui.errors import as_choice, as_seed
-from ui.i18n import Text, pick
+from ui.i18n import LANGUAGES, Text, normalize_language, pick
 from ui.lazy_views import uses_no_deferred_module
 
 SOURCES = ("mnist", "upload")
@@ -140,3 +141,25 @@ def load_images(source: Any, seed: Any, upload: Any, lang: str, color: bool = Tr
     if not upload:
         raise ValueError(pick(TEXT, "need_upload", lang))
     return as_picture(upload, color=color), False
+
+
+def views_in_languages(render: Callable[[str], Sequence[Any]]) -> dict[str, list[Any]]:
+    """``render(lang)`` in every language of the page: a run's language-dependent outputs (texts, tables,
+    figures), kept in a ``gr.State`` so that a language switch re-words them without running again
+    (``in_language``)."""
+    return {language: list(render(language)) for language in LANGUAGES}
+
+
+def in_language(count: int) -> Callable[[Any, Any], tuple]:
+    """The language switch's handler of a result kept by ``views_in_languages``: its ``count`` outputs in the
+    new language; before the first run (no views yet) it leaves them as they are."""
+
+    @uses_no_deferred_module  # a language switch re-words it at once, during the first import
+    def last_result_in_language(views: Any, lang: Any) -> tuple:
+        lang = normalize_language(lang)
+        kept = views.get(lang) if isinstance(views, dict) else None
+        if not isinstance(kept, list) or len(kept) != count:
+            return tuple(gr.skip() for _ in range(count))
+        return tuple(kept)
+
+    return last_result_in_language

@@ -22,7 +22,7 @@ import gradio as gr
 from diffusion_core.sampling import SAMPLERS
 from ui import runs
 from ui.common import TEXT as COMMON
-from ui.common import markdown
+from ui.common import in_language, markdown
 from ui.compare_tab import failures, loss_per_t, objectives, quality
 from ui.compare_tab.text import SAMPLER_NAMES, TEXT
 from ui.components import checkbox_group, seed_number, slider
@@ -117,8 +117,10 @@ def build(ctx: AppContext) -> None:
 
         with loc.widget(gr.Accordion, COMMON, "code", open=False):
             code = gr.Code(quality.first_code(), language="python")
-        # this session's last live recompute, re-worded on a language switch (inside the tab: see ui.lazy_views)
+        # this session's last live recompute, re-worded on a language switch (inside the tab: see ui.lazy_views);
+        # the other labs' last results in both languages (ui.common.views_in_languages), re-worded the same way
         live_result = gr.State(None)
+        obj_views, loss_views, lab_views = gr.State(None), gr.State(None), gr.State(None)
 
     heavy = {"concurrency_id": "sample", "concurrency_limit": 2}
     live_inputs = [live_samplers, live_steps, live_n, live_seed, ctx.lang]
@@ -126,16 +128,23 @@ def build(ctx: AppContext) -> None:
     live_stop.click(runs.stop_sampling, None, None, api_visibility="private", show_progress="hidden", queue=False)
     live_button.click(friendly(quality.quality), live_inputs, [curves, curves_info, curves_table, code, live_result],
                       api_name="quality", **heavy)  # fmt: skip
-    obj_outputs = [*obj_rows, obj_table, obj_summary, obj_figure, code]
+    obj_worded = [obj_table, obj_summary, obj_figure]
+    obj_outputs = [*obj_rows, *obj_worded, code, obj_views]
     obj_button.click(friendly(objectives.quality_objectives), [obj_t, obj_seed, ctx.lang], obj_outputs,
                      api_name="quality_objectives", **heavy).success(
         lambda: gr.update(visible=True), None, obj_table, api_visibility="private", queue=False
     )  # fmt: skip
     loss_inputs = [loss_n, loss_points, loss_seed, ctx.lang]
-    loss_button.click(friendly(loss_per_t.quality_loss_t), loss_inputs, [loss_plot, loss_info, code],
+    loss_button.click(friendly(loss_per_t.quality_loss_t), loss_inputs, [loss_plot, loss_info, code, loss_views],
                       api_name="quality_loss_t", **heavy)  # fmt: skip
     lab_inputs = [lab_modes, lab_sampler, lab_steps, lab_few, lab_n, lab_seed, ctx.lang]
-    lab_button.click(friendly(failures.quality_failures), lab_inputs, [*lab_outputs, code],
+    lab_button.click(friendly(failures.quality_failures), lab_inputs, [*lab_outputs, code, lab_views],
                      api_name="quality_failures", **heavy)  # fmt: skip
     ctx.lang.change(quality.quality_view, [live_result, ctx.lang], [curves, curves_info, curves_table],
                     api_visibility="private", queue=False)  # fmt: skip
+    for views, worded in (
+        (obj_views, obj_worded),
+        (loss_views, [loss_plot, loss_info]),
+        (lab_views, lab_outputs[1::2]),
+    ):
+        ctx.lang.change(in_language(len(worded)), [views, ctx.lang], worded, api_visibility="private", queue=False)

@@ -7,6 +7,7 @@ thing: ``torch.rand`` noise, forgetting ``x * 0.5 + 0.5`` at display, too few st
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
@@ -17,6 +18,7 @@ from diffusion_core.checkpoints import load_ddpm_pipeline
 from diffusion_core.device import gpu_seconds, gpu_task
 from diffusion_core.figures import to_image
 from diffusion_core.sampling import bundled_ddpm
+from ui.common import views_in_languages
 from ui.compare_tab.text import SAMPLER_NAMES, TEXT
 from ui.context import DEVICE
 from ui.errors import as_choice, as_choices, as_int, as_seed
@@ -74,8 +76,8 @@ def quality_failures(modes: Any, sampler: Any, steps: Any, few: Any, n: Any, see
         run); few: 1..10 (the "too few steps" run); n: images per grid, 4..32; seed: 0..2**31-1.
 
     Returns:
-        (correct image, correct caption, then image + caption for each of ``LAB_MODES``, code).
-        Modes not switched on get no image and an empty caption.
+        (correct image, correct caption, then image + caption for each of ``LAB_MODES``, code, the captions
+        in every language: ``views_in_languages``). Modes not switched on get no image and an empty caption.
     """
     lang = normalize_language(lang)
     modes = as_choices(modes, "modes", LAB_MODES)
@@ -85,29 +87,39 @@ def quality_failures(modes: Any, sampler: Any, steps: Any, few: Any, n: Any, see
     n = as_int(n, "images", 4, 32)
     seed = as_seed(seed)
     pipe = bundled_ddpm(str(DEVICE))
-    outputs: list[Any] = []
+    images: list[Any] = []
+    captions: list[Callable[[str], str]] = []  # each grid's caption, in a given language
     planned = ["correct", *[m for m in LAB_MODES if m in modes]]
     for mode in GRID_KEYS:
         if mode not in planned:
-            outputs += [None, ""]
+            images.append(None)
+            captions.append(lambda language: "")
             continue
         progress(planned.index(mode) / len(planned), desc=mode)
         early, early_step = None, 0
         if mode == "undertrained":
             found = early_unet()
             if found is None:
-                outputs += [None, pick(TEXT, "say_undertrained_missing", lang)]
+                images.append(None)
+                captions.append(lambda language: pick(TEXT, "say_undertrained_missing", language))
                 continue
             early, early_step = found
         result = comparison_lab.failure_samples(
             mode, pipe.unet, pipe.scheduler, n=n, sampler=sampler, steps=steps, few_steps=few, seed=seed,
             early_unet=early,
         )  # fmt: skip
-        name = SAMPLER_NAMES[sampler]
-        sentence = pick(TEXT, f"say_{mode}", lang).format(sampler=name, steps=steps, few=few, step=early_step)
-        measured = pick(TEXT, "measured", lang).format(
-            conf=result.confidence, bal=result.class_balance, low=result.raw_min, high=result.raw_max
-        )
-        outputs += [to_image(result.images, nrow=8, scale=3), f"{sentence}\n\n*{measured}*"]
+        images.append(to_image(result.images, nrow=8, scale=3))
+
+        def caption(language: str, mode: str = mode, result: Any = result, step: int = early_step) -> str:
+            sentence = pick(TEXT, f"say_{mode}", language).format(
+                sampler=SAMPLER_NAMES[sampler], steps=steps, few=few, step=step
+            )
+            measured = pick(TEXT, "measured", language).format(
+                conf=result.confidence, bal=result.class_balance, low=result.raw_min, high=result.raw_max
+            )
+            return f"{sentence}\n\n*{measured}*"
+
+        captions.append(caption)
+    views = views_in_languages(lambda language: [caption(language) for caption in captions])
     code = FAILURES_CODE.format(seed=seed, steps=steps, sampler=sampler, n=n, few=few)
-    return (*outputs, code)
+    return (*(item for pair in zip(images, views[lang], strict=True) for item in pair), code, views)

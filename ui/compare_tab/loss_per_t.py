@@ -12,6 +12,7 @@ from diffusion_core.data import mnist_batch
 from diffusion_core.device import gpu_seconds, gpu_task
 from diffusion_core.quality_figures import loss_figure
 from diffusion_core.sampling import bundled_ddpm
+from ui.common import views_in_languages
 from ui.compare_tab.text import TEXT
 from ui.context import DEVICE
 from ui.errors import as_int, as_seed
@@ -62,7 +63,8 @@ def quality_loss_t(n: Any, points: Any, seed: Any, lang: Any, progress=gr.Progre
         n: images, 4..64; points: how many t in 0..999, 5..50; seed: 0..2**31-1; lang: ``"zh"``/``"en"``.
 
     Yields:
-        (figure, summary markdown, code) after every timestep.
+        (figure, summary markdown, code, the figure and summary in every language: ``views_in_languages``)
+        after every timestep.
     """
     lang = normalize_language(lang)
     n = as_int(n, "images", 4, 64)
@@ -72,10 +74,11 @@ def quality_loss_t(n: Any, points: Any, seed: Any, lang: Any, progress=gr.Progre
     x0, _ = mnist_batch(n, seed)
     timesteps = torch.linspace(0, 999, count).long().tolist()
     code = LOSS_CODE.format(n=n, k=count, seed=seed)
-    labels = figure_labels(lang)
     records = []
     generator = torch.Generator().manual_seed(seed)
     for record in comparison_lab.loss_per_timestep(pipe.unet, pipe.scheduler, x0, timesteps, generator):
         records.append(record)
         progress(len(records) / count, desc=f"t = {record.t}")
-        yield loss_figure(records, labels), loss_summary(records, n, lang), code
+        views = views_in_languages(lambda language: (loss_figure(records, figure_labels(language)),
+                                                     loss_summary(records, n, language)))  # fmt: skip
+        yield *views[lang], code, views

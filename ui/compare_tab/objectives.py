@@ -16,6 +16,7 @@ from diffusion_core.device import gpu_task
 from diffusion_core.figures import to_image
 from diffusion_core.quality_figures import objectives_figure
 from diffusion_core.sampling import bundled_basic_unet, bundled_ddpm
+from ui.common import views_in_languages
 from ui.compare_tab.text import TEXT
 from ui.context import DEVICE
 from ui.errors import as_int, as_seed
@@ -73,7 +74,8 @@ def quality_objectives(t: Any, seed: Any, lang: Any) -> tuple:
         t: the DDPM timestep, 0..999; seed: 0..2**31-1 (the digits and both noises); lang: ``"zh"``/``"en"``.
 
     Returns:
-        (five image rows (8 digits each), per-image MSE table, summary markdown, MSE-vs-t figure, code).
+        (five image rows (8 digits each), per-image MSE table, summary markdown, MSE-vs-t figure, code, the
+        table, summary and figure in every language: ``views_in_languages``).
     """
     lang = normalize_language(lang)
     t = as_int(t, "t", 0, 999)
@@ -89,26 +91,29 @@ def quality_objectives(t: Any, seed: Any, lang: Any) -> tuple:
     result = compare(t)
     tensors = (result.x0, result.basic_input, result.basic_pred, result.ddpm_input, result.ddpm_pred)
     rows = [to_image(tensor, nrow=8, scale=3) for tensor in tensors]
-    summary = pick(TEXT, "objectives_summary", lang).format(
-        t=t,
-        snr=result.snr,
-        amount=result.amount,
-        basic=float(result.mse_basic.mean()),
-        ddpm=float(result.mse_ddpm.mean()),
-        wins=int((result.mse_ddpm < result.mse_basic).sum()),
-        n=len(x0),
-    )
     # the same comparison across noise levels, on the same digits and seed
     curve_t = sorted({*CURVE_T, t})
     others = [result if level == t else compare(level) for level in curve_t]
-    labels = {
-        "title": pick(TEXT, "fig_objective", lang),
-        "x": pick(TEXT, "fig_objective_x", lang),
-        "y": pick(TEXT, "fig_objective_y", lang),
-        "basic": BASIC_NAME,
-        "ddpm": DDPM_NAME,
-    }
-    figure = objectives_figure(
-        curve_t, [float(o.mse_basic.mean()) for o in others], [float(o.mse_ddpm.mean()) for o in others], t, labels
-    )
-    return (*rows, mse_table(result, lang), summary, figure, OBJECTIVES_CODE.format(t=t, seed=seed))
+    mse_basic, mse_ddpm = [float(o.mse_basic.mean()) for o in others], [float(o.mse_ddpm.mean()) for o in others]
+
+    def texts(language: str) -> tuple:  # the MSE table, the summary and the figure
+        summary = pick(TEXT, "objectives_summary", language).format(
+            t=t,
+            snr=result.snr,
+            amount=result.amount,
+            basic=float(result.mse_basic.mean()),
+            ddpm=float(result.mse_ddpm.mean()),
+            wins=int((result.mse_ddpm < result.mse_basic).sum()),
+            n=len(x0),
+        )
+        labels = {
+            "title": pick(TEXT, "fig_objective", language),
+            "x": pick(TEXT, "fig_objective_x", language),
+            "y": pick(TEXT, "fig_objective_y", language),
+            "basic": BASIC_NAME,
+            "ddpm": DDPM_NAME,
+        }
+        return mse_table(result, language), summary, objectives_figure(curve_t, mse_basic, mse_ddpm, t, labels)
+
+    views = views_in_languages(texts)
+    return (*rows, *views[lang], OBJECTIVES_CODE.format(t=t, seed=seed), views)
