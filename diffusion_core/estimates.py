@@ -226,9 +226,11 @@ def forward_seconds(
     return _measured(("forward", model_key(model), batch, shape, str(device), str(dtype), runtime), measure)
 
 
-def train_step_seconds(model: nn.Module, batch: int, shape: tuple[int, int, int] | None = None) -> float:
+def train_step_seconds(model: nn.Module, batch: int, shape: tuple[int, int, int] | None = None,
+                       bf16: bool = False) -> float:  # fmt: skip
     """Seconds of one training step (forward, MSE loss, backward, Adam step) on ``batch`` images of
-    ``shape`` (C, H, W), on the model's device. Timed on a copy, so ``model`` is never changed."""
+    ``shape`` (C, H, W), on the model's device; under bf16 autocast if ``bf16`` (as the run will compute,
+    ``training.autocasts``). Timed on a copy, so ``model`` is never changed."""
     batch = whole_number(batch, "batch", 1, MAX_BATCH)
     shape = tuple(shape) if shape is not None else sample_shape(model)
     device = _device_of(model)
@@ -239,14 +241,15 @@ def train_step_seconds(model: nn.Module, batch: int, shape: tuple[int, int, int]
         x = torch.randn(batch, *shape, device=device)
 
         def step() -> None:
-            loss = nn.functional.mse_loss(_call(trial, x), x)
+            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
+                loss = nn.functional.mse_loss(_call(trial, x).float(), x)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
 
         return seconds_per_call(step, device)
 
-    return _measured(("train", model_key(model), batch, shape, str(device)), measure)
+    return _measured(("train", model_key(model), batch, shape, str(device), bf16), measure)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -282,13 +285,14 @@ def training_estimate(
     shape: tuple[int, int, int] | None = None,
     previews: int = 0,
     preview_batch: int = 8,
+    bf16: bool = False,
 ) -> Estimate:
-    """A training run: ``steps`` optimizer steps at ``batch``, plus ``previews`` preview calls of the
-    model on ``preview_batch`` images (the Training tab's three rows every N steps)."""
+    """A training run: ``steps`` optimizer steps at ``batch`` (in bf16 if ``bf16``), plus ``previews`` preview
+    calls of the model on ``preview_batch`` images (the Training tab's three rows every N steps)."""
     steps = whole_number(steps, "steps", 1, 10_000_000)
     previews = whole_number(previews, "previews", 0, 10_000_000)
     extra = previews * forward_seconds(model, preview_batch, shape) if previews else 0.0
-    return _estimate(train_step_seconds(model, batch, shape), steps, batch, model, extra)
+    return _estimate(train_step_seconds(model, batch, shape, bf16=bf16), steps, batch, model, extra)
 
 
 def quality_estimate(model: nn.Module, step_counts: list[int], n: int, score_seconds: float = 0.0,

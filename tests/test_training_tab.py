@@ -164,20 +164,24 @@ def test_loss_figure_smoothing_and_lesson_batch():
 
 
 def test_opening_the_tab_times_the_default_runs_step(monkeypatch):
-    """The tab's first opening measures what the default Start will estimate, so the click trains at once."""
-    from diffusion_core import estimates, training
-    from ui.training_tab.run import _previews, prepare_default_estimate
-    from ui.training_tab.settings import DEFAULT_BATCH, DEFAULT_PREVIEW_EVERY, DEFAULT_STEPS, PREVIEW_COUNT
+    """The tab's first opening measures what the default Start will estimate, so the click trains at once: the
+    same step (in bf16 where the run will be) and the same previews."""
+    from diffusion_core import estimates
+    from diffusion_core.training import DEFAULT_LR
+    from ui.context import DEVICE
+    from ui.training_tab.run import prepare_default_estimate, train
+    from ui.training_tab.settings import DEFAULT_BATCH, DEFAULT_PREVIEW_EVERY, DEFAULT_STEPS
 
     estimates.clear_cache()
     prepare_default_estimate()
     timings = []
     monkeypatch.setattr(estimates, "seconds_per_call", lambda *a, **k: timings.append(1) or 1.0)
-    model = training.build_model("basic", seed=3)  # as the handler builds it: the learner's seed, same speed
-    estimate = estimates.training_estimate(model, DEFAULT_STEPS, DEFAULT_BATCH, (1, 28, 28),
-                                           previews=_previews(DEFAULT_STEPS, DEFAULT_PREVIEW_EVERY),
-                                           preview_batch=PREVIEW_COUNT)  # fmt: skip
-    assert not timings and 0 < estimate.seconds < 600  # both timings were taken when the tab opened
+    updates = train("basic", "mnist", None, False, DEFAULT_STEPS, DEFAULT_BATCH, DEFAULT_LR["basic"], 3,
+                    DEFAULT_PREVIEW_EVERY, False, "en", None)  # fmt: skip
+    statuses = [update[4] for update in itertools.islice(updates, 2)]  # "timing one step", then the estimate
+    updates.close()
+    assert not timings, "the default Start timed its step again"
+    assert statuses[1].rstrip(")").endswith(f"batch {DEFAULT_BATCH}, {DEVICE.type}"), statuses[1]
 
 
 @pytest.mark.gpu

@@ -108,8 +108,10 @@ def prepare_default_estimate() -> None:
         return
     try:
         model = training.build_model("basic", seed=0).to(DEVICE)
+        fast = training.TrainConfig(model="basic", steps=DEFAULT_STEPS, fast=training.fast_path_pays(DEVICE, "basic"))
         estimates.training_estimate(model, DEFAULT_STEPS, DEFAULT_BATCH, (1, 28, 28), previews=_previews(
-            DEFAULT_STEPS, DEFAULT_PREVIEW_EVERY), preview_batch=PREVIEW_COUNT)  # fmt: skip
+            DEFAULT_STEPS, DEFAULT_PREVIEW_EVERY), preview_batch=PREVIEW_COUNT,
+            bf16=training.autocasts(fast, DEVICE))  # fmt: skip
     except Exception:
         logger.exception("could not time the default training run's step")
 
@@ -180,7 +182,7 @@ def train(
         lr=lr,
         seed=seed,
         device=DEVICE.type,
-        fast=DEVICE.type == "cuda",  # on the CPU the plain loop reports every step at no extra cost
+        fast=training.fast_path_pays(DEVICE, kind),  # elsewhere the plain loop is as fast, and reports every step
     ).validate(len(images))
 
     with runs.heavy_run(request, "train", lang) as run:  # a Stop pressed before this run does not stop it
@@ -200,7 +202,8 @@ def _train_run(run: runs.Run, kind: str, data: str, rgb: bool, images: Any, conf
     model = training.build_model(kind, channels=images.shape[1], image_size=images.shape[-1], seed=seed).to(DEVICE)
     previews = _previews(steps, preview_every)
     estimate = run.admit(estimates.training_estimate(model, steps, batch, tuple(images.shape[1:]), previews=previews,
-                                                     preview_batch=PREVIEW_COUNT))  # fmt: skip
+                                                     preview_batch=PREVIEW_COUNT,
+                                                     bf16=training.autocasts(config, DEVICE)))  # fmt: skip
     yield (skip, skip, skip, skip, runs.estimate_line(estimate, lang), code, skip, skip)
     if kind == "basic":
         entry = model
