@@ -65,11 +65,13 @@ def train_live(steps: Any, lang: Any, request: gr.Request | None = None):
     steps = as_int(steps, "steps", 1, MAX_STEPS)
     images = mnist_batch(TRAIN_IMAGES, DIGITS_SEED + 1)[0]
     config = training.TrainConfig(model="basic", steps=steps, epochs=None, batch_size=BATCH, seed=DIGITS_SEED,
-                                  device=DEVICE.type).validate(len(images))  # fmt: skip
+                                  device=DEVICE.type, fast=training.fast_path_pays(DEVICE, "basic"),
+                                  ).validate(len(images))  # fmt: skip
     preview = lesson_digits()[0]
     with runs.heavy_run(request, "train", lang) as run:
         model = training.build_model("basic", seed=DIGITS_SEED).to(DEVICE)  # timed where it trains
-        run.admit(estimates.training_estimate(model, steps, BATCH, (1, 28, 28), previews=1))
+        run.admit(estimates.training_estimate(model, steps, BATCH, (1, 28, 28), previews=1,
+                                              bf16=training.autocasts(config, DEVICE)))  # fmt: skip
         xs: list[int] = []
         losses: list[float] = []
         last = 0.0
