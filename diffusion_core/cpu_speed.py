@@ -9,8 +9,8 @@ Where it is native it pays for training, not for the sampling forward. Measured 
 with ``avx512_bf16`` (interleaved rounds, same run, machine otherwise idle):
 
 * a training step (fused AdamW), bf16 autocast against float32: BasicUNet at batch 128 (channels_last)
-  48 ms against 86 ms, **1.81x** (the ``training`` benchmark: the fast path 2.20x the tutorial's loop in bf16,
-  1.47x in float32); UNet2DModel 1.05x at batch 128 and 1.09-1.13x at 256 in the same probe, but 0.94x
+  48 ms against 86 ms, **1.81x** (the ``training`` benchmark: the fast path 2.21x the tutorial's loop in bf16,
+  1.43x in float32); UNet2DModel 1.05x at batch 128 and 1.09-1.13x at 256 in the same probe, but 0.94x
   at 128 in the benchmark's fast path: a wash, with bf16's rounding. So ``training_precision`` autocasts
   BasicUNet's fast path (``CPU_BF16_TRAINING``) where the CPU has native bfloat16, and nothing else.
 * the sampling forward (UNet2DModel, 16 digits): eager float32 87 ms, bf16 autocast 89 ms (**0.98x**, and
