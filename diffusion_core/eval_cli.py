@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 from diffusion_core import classifier as feature_classifier
-from diffusion_core import comparison_lab, metrics, quality_curves, sampling
+from diffusion_core import comparison_lab, cpu_speed, metrics, quality_curves, sampling
 from diffusion_core.benchmarks import machine_description
 from diffusion_core.data import ASSETS_DIR, load_mnist, to_unit_range
 from diffusion_core.figures import to_image
@@ -181,9 +181,21 @@ def quality(args: argparse.Namespace) -> int:
     return 0
 
 
+def _forward(device: torch.device, graph: bool = False) -> str:
+    """The UNet forward the samples come from, as ``comparison_lab.generate`` picks it (``graph``: the CUDA-graph
+    step), e.g. ``"onnxruntime, fp32"``: ONNX Runtime matches eager float32 to ~1e-4, the scores to 3 decimals."""
+    if graph:
+        return "torch, fp32, CUDA graph"
+    picked = cpu_speed.sampling_forward(device)
+    return f"{picked['runtime']}, {picked['precision']}"
+
+
 def _write_curves(args, folder: Path, points: list[dict], real_report, seconds: float, total: int) -> None:
+    from diffusion_core.device import pick_device
+
     notes = [
         f"total wall time {seconds:.0f} s on {machine_description()}",
+        f"UNet forward: {_forward(pick_device(args.device))}",
         "FD is measured against a fixed 5000-digit real reference set; fd_floor is n real digits "
         "(disjoint from the reference) against the same set, so a perfect generator scores about fd_floor.",
         "every point starts from the same seed; seconds is the sampling time only.",
@@ -252,6 +264,7 @@ def bar(args: argparse.Namespace) -> int:
             "steps": sampler_steps,
             **report.__dict__,
             "seconds": round(seconds, 1),
+            "forward": _forward(device, fast and sampler == "ddpm"),
             "bar": {"min_n": BAR_MIN_N, "min_confidence": limits[0], "min_class_balance": limits[1]},
             "passed": passed,
         }

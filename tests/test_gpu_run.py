@@ -8,6 +8,8 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+from diffusion_core import cpu_speed
+from diffusion_core.device import pick_device
 from diffusion_core.quality_curves import validate_curves
 from diffusion_core.train_state import read_state
 
@@ -56,6 +58,8 @@ def test_gpu_run_script_end_to_end_tiny(tmp_path):
     assert read_state(unpacked / "ddpm_mnist-state")["step"] == 8
     bar = json.loads((unpacked / "quality_bar.json").read_text())
     assert bar["n"] == 8 and bar["cpu_default"]["sampler"] == "dpm++" and bar["cpu_default"]["steps"] == 20
+    picked = cpu_speed.sampling_forward(pick_device("auto"))  # the samples come from the forward the app picks
+    assert bar["cpu_default"]["forward"] == f"{picked['runtime']}, {picked['precision']}"
     assert (unpacked / "grid64_ddpm5.png").is_file() and (unpacked / "grid64_dpmpp20.png").is_file()
     validate_curves(json.loads((unpacked / "quality_curves.json").read_text()))
     benchmarks = (unpacked / "BENCHMARKS.md").read_text()
