@@ -7,6 +7,8 @@ computation for the same digits, seed and amount or t, drawn by the core's ``to_
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -55,6 +57,40 @@ def counted(requests: list[str]):
     """A ``page.on("request")`` listener that appends every URL but the font files to ``requests``: the browser
     fetches a typeface the first time a glyph of it is painted (the tab's lesson, KaTeX), whenever that is."""
     return lambda request: None if request.url.endswith((".woff2", ".woff", ".ttf")) else requests.append(request.url)
+
+
+class OpenRequests:
+    """Counts the page's open requests from the moment it is made (make it before ``page.goto``).
+
+    An English page loads in Chinese and switches: its language listeners run one after another (quick
+    re-wordings, then the redraws of views, queued), and on a fast machine a run can end before they do.
+    Their requests are not the scrubbing's, so a test that counts requests first waits (``wait_until_quiet``).
+    """
+
+    def __init__(self, page) -> None:
+        self.open, self.last = 0, time.monotonic()
+        page.on("request", self._started)
+        page.on("requestfinished", self._ended)
+        page.on("requestfailed", self._ended)
+
+    @staticmethod
+    def _counts(request) -> bool:  # the session's heartbeat stream stays open for as long as the page
+        return "/heartbeat/" not in request.url
+
+    def _started(self, request) -> None:
+        if self._counts(request):
+            self.open, self.last = self.open + 1, time.monotonic()
+
+    def _ended(self, request) -> None:
+        if self._counts(request):
+            self.open, self.last = self.open - 1, time.monotonic()
+
+    def wait_until_quiet(self, page, quiet_s: float = 1.0, timeout_s: float = 60.0) -> None:
+        """Wait until no request is open and none has started or ended for ``quiet_s``."""
+        deadline = time.monotonic() + timeout_s
+        while self.open > 0 or time.monotonic() - self.last < quiet_s:
+            assert time.monotonic() < deadline, f"the page kept asking the server for {timeout_s:g} s"
+            page.wait_for_timeout(100)
 
 
 def scrub(page, slider_id: str, view: str, moves: int = MOVES) -> tuple[list[str], list[dict]]:
@@ -199,6 +235,7 @@ def step_back(page, slider_id: str, image_id: str, moves: int) -> list[str]:
 
 @needs_checkpoints
 def test_sampling_scrubbers_and_player_work_in_the_page(page, app_url):
+    open_requests = OpenRequests(page)
     page.goto(app_url + "/?lang=en")
     page.get_by_role("tab", name="Sampling").wait_for(timeout=120_000)
     page.get_by_role("tab", name="Sampling").click()
@@ -206,6 +243,7 @@ def test_sampling_scrubbers_and_player_work_in_the_page(page, app_url):
     page.locator("#mix-run").click()
     page.locator("#mix-status").get_by_text("Step 5/5").wait_for(timeout=60_000)
     page.wait_for_function(STORED, arg=["mix-frames", 5], timeout=60_000)  # the 5 steps, sent once
+    open_requests.wait_until_quiet(page)  # the page load's language switch may still be redrawing other views
 
     requests: list[str] = []
     page.on("request", counted(requests))
