@@ -58,21 +58,20 @@ def machine_description() -> str:
     Two machines can share a model name ("AMD EPYC") and differ in what matters here: AVX2 only, or AVX-512
     with native bfloat16 (``avx512_bf16``/``amx_bf16``; see ``diffusion_core.cpu_speed``).
     """
-    model, flags = None, set()
+    from diffusion_core.cpu_speed import BF16_FLAGS, cpu_flags
+
+    cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as handle:
-            for line in handle:  # the first processor's model name, then its flags
-                key, _, value = line.partition(":")
-                if key.strip() == "model name" and model is None:
-                    model = value.strip()
-                elif key.strip() == "flags":
-                    flags = set(value.split())
+            for line in handle:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
                     break
     except OSError:
         pass
-    cpu = model or platform.processor() or platform.machine()
+    flags = cpu_flags()
     vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else ""
-    bf16 = sorted(flags & {"avx512_bf16", "amx_bf16"})
+    bf16 = sorted(flags & BF16_FLAGS)
     if vector:
         cpu += f" ({vector}{', native bf16: ' + ', '.join(bf16) if bf16 else ', no native bf16'})"
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"

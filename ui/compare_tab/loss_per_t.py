@@ -63,8 +63,8 @@ def quality_loss_t(n: Any, points: Any, seed: Any, lang: Any, progress=gr.Progre
         n: images, 4..64; points: how many t in 0..999, 5..50; seed: 0..2**31-1; lang: ``"zh"``/``"en"``.
 
     Yields:
-        (figure, summary markdown, code, the figure and summary in every language: ``views_in_languages``)
-        after every timestep.
+        (figure, summary markdown, code, skipped) after every timestep but the last; after the last, the
+        figure and summary in every language (``views_in_languages``) instead of the skip.
     """
     lang = normalize_language(lang)
     n = as_int(n, "images", 4, 64)
@@ -79,6 +79,8 @@ def quality_loss_t(n: Any, points: Any, seed: Any, lang: Any, progress=gr.Progre
     for record in comparison_lab.loss_per_timestep(pipe.unet, pipe.scheduler, x0, timesteps, generator):
         records.append(record)
         progress(len(records) / count, desc=f"t = {record.t}")
-        views = views_in_languages(lambda language: (loss_figure(records, figure_labels(language)),
-                                                     loss_summary(records, n, language)))  # fmt: skip
-        yield *views[lang], code, views
+        if len(records) < count:  # the views in every language only once, with the last timestep
+            yield loss_figure(records, figure_labels(lang)), loss_summary(records, n, lang), code, gr.skip()
+    views = views_in_languages(lambda language: (loss_figure(records, figure_labels(language)),
+                                                 loss_summary(records, n, language)))  # fmt: skip
+    yield *views[lang], code, views

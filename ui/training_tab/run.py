@@ -108,10 +108,11 @@ def prepare_default_estimate() -> None:
         return
     try:
         model = training.build_model("basic", seed=0).to(DEVICE)
-        fast = training.TrainConfig(model="basic", steps=DEFAULT_STEPS, fast=training.fast_path_pays(DEVICE, "basic"))
+        default_run = training.TrainConfig(model="basic", steps=DEFAULT_STEPS, batch_size=DEFAULT_BATCH,
+                                           fast=training.fast_path_pays(DEVICE, "basic"))  # fmt: skip
         estimates.training_estimate(model, DEFAULT_STEPS, DEFAULT_BATCH, (1, 28, 28), previews=_previews(
             DEFAULT_STEPS, DEFAULT_PREVIEW_EVERY), preview_batch=PREVIEW_COUNT,
-            bf16=training.autocasts(fast, DEVICE))  # fmt: skip
+            bf16=training.autocasts(default_run, DEVICE))  # fmt: skip
     except Exception:
         logger.exception("could not time the default training run's step")
 
