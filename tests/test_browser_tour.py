@@ -174,8 +174,12 @@ def test_tour_corruption_upload_and_amount(page, app_url, tmp_path):
     page.wait_for_function("() => document.querySelector('#corrupt-view .dx-single').width === 40")
     width, height = view_size(page, "corrupt-view")
     assert (width, height) == (40, 24), f"the shown image {width}x{height} is not the 40x24 upload"
-    page.wait_for_function("() => document.querySelector('#corrupt-strip img').naturalWidth > 6 * 40")
-    strip_width, strip_height = natural_size(page, "#corrupt-strip img")
+    # read in the same page call as the wait: the strip's picture may be replaced (and be 0x0 while it loads)
+    strip = page.wait_for_function(
+        """() => { const i = document.querySelector('#corrupt-strip img');
+                   return i.complete && i.naturalWidth > 6 * 40 && [i.naturalWidth, i.naturalHeight]; }"""
+    ).json_value()
+    strip_width, strip_height = strip
     assert strip_width > 6 * strip_height  # eight 40x24 pictures side by side
 
     set_slider(page, "corrupt-amount", 0.75)
