@@ -135,7 +135,7 @@ def build_app() -> gr.Blocks:
                 tab.build(context)
         for wire in context.late_wiring:  # slow redraws on a language switch: after every quick one
             wire()
-        openings.wire(tabs)
+        openings.wire(tabs, lang)  # after every other language listener: its own are queued
         if loc.components:  # computed content registered with loc.add: re-worded on the server
             lang.change(loc.apply, lang, loc.components, api_visibility="private", queue=False)
         demo.load(None, None, lang, js=LOAD_JS, api_visibility="private", queue=False)

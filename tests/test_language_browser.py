@@ -107,3 +107,44 @@ def test_sampling_statuses_follow_a_switch(page, app_url):
     assert_nothing_left(page, "en", "Sampling in English")
     switch(page, "zh")
     page.locator("#pipe-status").get_by_text("1 张，2 步").wait_for(timeout=30_000)
+
+
+def test_views_are_drawn_for_the_language_of_opened_tabs_only(page, app_url):
+    """An English page sets its language as it loads: the worded views of tabs nobody opened are not drawn for it
+    (``ui.lazy_views.TabOpenings.view_language``). A tab opened after that draws its view once, in English, with
+    no second late drawing; each switch then redraws it once, in the new language."""
+    import json
+
+    import httpx
+
+    config = httpx.get(f"{app_url}/config", timeout=30).json()
+    views = {
+        dependency["id"]: dependency["api_name"]
+        for dependency in config["dependencies"]
+        if dependency.get("api_name") in ("ddpm_noise", "trace_shapes", "unet2d_anatomy")
+    }
+    assert len(views) == 3
+    called: list[str] = []
+
+    def record(request) -> None:
+        if request.method == "POST" and ("/queue/join" in request.url or "/run/" in request.url):
+            fn_index = json.loads(request.post_data or "{}").get("fn_index")
+            if fn_index in views:
+                called.append(views[fn_index])
+
+    page.on("request", record)
+    page.goto(f"{app_url}/?lang=en")
+    page.locator("#corrupt-view .dx-scrub[data-drawn]").wait_for()
+    assert_nothing_left(page, "en", "the first tab in English")
+    page.wait_for_timeout(2000)
+    assert called == [], "an unopened tab's view was drawn for the page's language"
+
+    explanation = "() => (document.querySelector('#ddpm-explanation')?.innerText || '').includes({!r})"
+    page.get_by_role("tab", name="② DDPM noising").click()
+    page.wait_for_function(explanation.format("Why randn"), timeout=60_000)
+    page.wait_for_timeout(2000)
+    assert called == ["ddpm_noise"], called  # drawn once when opened, in English, and not again
+    switch(page, "zh")
+    page.wait_for_function(explanation.format("为什么用"), timeout=60_000)
+    page.wait_for_timeout(1000)
+    assert called == ["ddpm_noise", "ddpm_noise"], called  # once more for the switch; tab ③ is still unopened

@@ -26,36 +26,56 @@ def test_the_tabs_hold_only_tabs():
         assert children and set(children) == {"tabitem"}, children
 
 
-def test_a_language_switch_re_words_every_tab_before_it_redraws_a_view():
-    """The page runs one trigger's listeners one after another, each waiting for the last to finish (Gradio 6.31),
-    so the quick re-wording (status lines, plot titles) is registered before the slow redraws that compute a view
-    (``ctx.after_all_tabs``). Behind the first tabs' pictures, the Training tab's status took 2.5-3 s to switch
-    language, and on a fresh server until diffusers was imported (BENCHMARKS.md)."""
-    demo = app.build_app()
+def _language_listeners(demo) -> list:
     lang = next(block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "language")
-    listeners = [
+    return [
         block_fn
         for block_fn in demo.fns.values()
-        if block_fn.fn is not None and any(tuple(target) == (lang._id, "change") for target in block_fn.targets)
+        if block_fn.fn is not None and (lang._id, "change") in map(tuple, block_fn.targets)
     ]
-    quick = [getattr(block_fn.fn, "uses_no_deferred_module", False) for block_fn in listeners]
-    guards = [block_fn.name == "wait_for_upload" for block_fn in listeners]  # quick checks before a slow redraw
-    rewording = [i for i, block_fn in enumerate(listeners) if quick[i] and not guards[i]]
-    slow = [i for i in range(len(listeners)) if not quick[i]]
-    assert {listeners[i].name for i in rewording} >= {
-        "idle_status",
-        "status_in_language",
-        "redraw_loss",
-        "quality_view",
-    }
-    assert slow and max(rewording) < min(slow), [block_fn.name for block_fn in listeners]
 
 
-def test_the_sampling_tab_draws_its_chart_before_it_prepares_the_forward():
-    """On the tab's first opening the α̅ chart (quick) is drawn before the ONNX export and the forward's timing
-    (~3 s on 2 cores), which the page would otherwise wait for: one trigger's listeners run one after another."""
+def test_a_language_switch_re_words_every_tab_before_it_redraws_a_view():
+    """The page runs one trigger's listeners one after another, each waiting for the last to finish (Gradio 6.31;
+    a listener's ``.success`` chain is not waited for). So the language's own listeners are all quick, and the
+    direct re-wording (status lines, plot titles) comes before the queued ones: the upload guard that starts the
+    first tab's redraw (``ctx.after_all_tabs``) and the relay of the other tabs' view language. Behind the first
+    tabs' redraws, the Training tab's status took 2.5-3 s to switch language, and on a fresh server until
+    diffusers was imported (BENCHMARKS.md)."""
+    listeners = _language_listeners(app.build_app())
+    names = [block_fn.name for block_fn in listeners]
+    slow = [block_fn.name for block_fn in listeners if not getattr(block_fn.fn, "uses_no_deferred_module", False)]
+    assert not slow, f"a slow handler listens to the language directly: {slow}"
+    rewording = [i for i, block_fn in enumerate(listeners) if not block_fn.queue]
+    queued = [i for i, block_fn in enumerate(listeners) if block_fn.queue]
+    assert {names[i] for i in rewording} >= {"idle_status", "status_in_language", "redraw_loss", "quality_view"}
+    assert {names[i] for i in queued} == {"wait_for_upload", "languages_of_opened_tabs"}, names
+    assert max(rewording) < min(queued), names
+
+
+def test_the_worded_views_of_tabs_2_3_and_5_are_drawn_only_once_their_tab_is_open():
+    """They listen to their tab's view language (``TabOpenings.view_language``), set when the tab is first opened
+    and relayed by one language listener from then on, never to the language radio itself: an English page sets
+    the language as it loads, and drew every such view of tabs nobody had opened."""
+    demo = app.build_app()
+    by_language = {block_fn.name for block_fn in _language_listeners(demo)}
+    relay = next(block_fn for block_fn in demo.fns.values() if block_fn.name == "languages_of_opened_tabs")
+    select = next(block_fn for block_fn in demo.fns.values() if block_fn.name == "tab_opened")
+    tab_languages = {output._id for output in relay.outputs}
+    assert len(tab_languages) == 3 and tab_languages <= {output._id for output in select.outputs}
+    for view in ("ddpm_noise", "trace_shapes", "unet2d_anatomy", "redraw_curve"):
+        assert view not in by_language, view
+    views = {block_fn.name for block_fn in demo.fns.values()
+             if any(target[0] in tab_languages and target[1] == "change" for target in block_fn.targets)}  # fmt: skip
+    assert views == {"wait_for_upload", "unet2d_anatomy", "redraw_curve"}, views  # a guard starts the other two
+
+
+def test_the_sampling_tab_draws_its_chart_apart_from_preparing_the_forward():
+    """On the tab's first opening the α̅ chart (quick) is drawn by its own event, not after the ONNX export and the
+    forward's timing (~3 s on 2 cores), which the page would wait for if both listened to one trigger."""
     demo = app.build_app()
     prepare = next(block_fn for block_fn in demo.fns.values() if block_fn.name == "prepare_forward")
     first_open = tuple(prepare.targets[0])
     names = [block_fn.name for block_fn in demo.fns.values() if first_open in map(tuple, block_fn.targets)]
-    assert names.index("redraw_curve") < names.index("prepare_forward"), names
+    assert "redraw_curve" not in names, names
+    assert any(block_fn.name == "redraw_curve" for block_fn in demo.fns.values())

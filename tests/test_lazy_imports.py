@@ -102,6 +102,7 @@ def test_skipping_the_stub_writer_after_gradio_is_imported_patches_it_at_once():
 # the page calls it, in a fresh Python after the build, and must import none of DEFERRED.
 MARKED_HANDLERS_IMPORT_NOTHING = """
 import json, sys
+import gradio as gr
 import app
 from diffusion_core.lazy_imports import DEFERRED
 from ui.training_tab.text import TEXT as TRAINING_TEXT
@@ -119,10 +120,14 @@ calls = {
     "status_in_language": ("", {"status": {"zh": "完成", "en": "Done"}}, "en"),
     "quality_view": (None, "en"),
     "last_result_in_language": ({"zh": ["完成"], "en": ["Done"]}, "en"),
+    # what opening a tab and a language switch call for every tab (ui.lazy_views.TabOpenings)
+    "tab_opened": ("en", gr.SelectData(None, {"index": 2, "value": "③", "id": "inside"})),
+    "languages_of_opened_tabs": ("en", None, "zh", None),
 }
 results = {name: type(marked[name](*calls[name])).__name__ for name in calls if name in marked}
+relayed = [value if isinstance(value, str) else None for value in marked["languages_of_opened_tabs"]("en", None, "zh")]
 idle_in_english = marked["idle_status"](*calls["idle_status"]) == TRAINING_TEXT["idle"]["en"]
-print(json.dumps({"marked": sorted(marked), "results": results, "idle_in_english": idle_in_english,
+print(json.dumps({"marked": sorted(marked), "results": results, "idle_in_english": idle_in_english, "relayed": relayed,
                   "imported": [name for name in DEFERRED if name in sys.modules]}))
 """
 
@@ -132,7 +137,7 @@ def test_handlers_that_skip_the_import_gate_import_no_deferred_module():
     # a newly marked handler needs its call in the script above
     assert report["marked"] == sorted(
         ["corruption_frames", "wait_for_upload", "row_labels", "idle_status", "redraw_loss", "status_in_language",
-         "quality_view", "last_result_in_language"]
+         "quality_view", "last_result_in_language", "tab_opened", "languages_of_opened_tabs"]
     )  # fmt: skip
     assert report["results"] == {
         "wait_for_upload": "NoneType",
@@ -143,8 +148,11 @@ def test_handlers_that_skip_the_import_gate_import_no_deferred_module():
         "status_in_language": "str",
         "quality_view": "tuple",
         "last_result_in_language": "tuple",
+        "tab_opened": "list",
+        "languages_of_opened_tabs": "list",
     }
     assert report["idle_in_english"]
+    assert report["relayed"] == [None, "en"]  # an unopened tab hears nothing; an opened one, the new language
     assert report["imported"] == [], f"a marked handler imported {report['imported']}"
 
 

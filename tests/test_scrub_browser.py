@@ -7,12 +7,11 @@ computation for the same digits, seed and amount or t, drawn by the core's ``to_
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import torch
 
+from diffusion_core.benchmarks.language import OpenRequests
 from diffusion_core.checkpoints import BASIC_UNET_DIR, DDPM_DIR
 from diffusion_core.corruption import corrupt
 from diffusion_core.data import mnist_batch, to_model_range
@@ -57,40 +56,6 @@ def counted(requests: list[str]):
     """A ``page.on("request")`` listener that appends every URL but the font files to ``requests``: the browser
     fetches a typeface the first time a glyph of it is painted (the tab's lesson, KaTeX), whenever that is."""
     return lambda request: None if request.url.endswith((".woff2", ".woff", ".ttf")) else requests.append(request.url)
-
-
-class OpenRequests:
-    """Counts the page's open requests from the moment it is made (make it before ``page.goto``).
-
-    An English page loads in Chinese and switches: its language listeners run one after another (quick
-    re-wordings, then the redraws of views, queued), and on a fast machine a run can end before they do.
-    Their requests are not the scrubbing's, so a test that counts requests first waits (``wait_until_quiet``).
-    """
-
-    def __init__(self, page) -> None:
-        self.open, self.last = 0, time.monotonic()
-        page.on("request", self._started)
-        page.on("requestfinished", self._ended)
-        page.on("requestfailed", self._ended)
-
-    @staticmethod
-    def _counts(request) -> bool:  # the session's heartbeat stream stays open for as long as the page
-        return "/heartbeat/" not in request.url
-
-    def _started(self, request) -> None:
-        if self._counts(request):
-            self.open, self.last = self.open + 1, time.monotonic()
-
-    def _ended(self, request) -> None:
-        if self._counts(request):
-            self.open, self.last = self.open - 1, time.monotonic()
-
-    def wait_until_quiet(self, page, quiet_s: float = 1.0, timeout_s: float = 60.0) -> None:
-        """Wait until no request is open and none has started or ended for ``quiet_s``."""
-        deadline = time.monotonic() + timeout_s
-        while self.open > 0 or time.monotonic() - self.last < quiet_s:
-            assert time.monotonic() < deadline, f"the page kept asking the server for {timeout_s:g} s"
-            page.wait_for_timeout(100)
 
 
 def scrub(page, slider_id: str, view: str, moves: int = MOVES) -> tuple[list[str], list[dict]]:

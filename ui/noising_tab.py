@@ -453,13 +453,12 @@ def build(ctx: AppContext) -> None:
         trigger_mode="always_last",
         show_progress="hidden",
     )
-    ctx.after_all_tabs(
-        lambda: after_upload([*data_changes, settled(view), ctx.lang.change, opened], source, upload).success(
-            fn=friendly(ddpm_noise),
-            inputs=[source, seed, upload, schedule, T, beta_start, beta_end, t, noise_kind, ctx.lang],
-            outputs=[single, *rows, curve, snr, histogram, formula, explanation, code],
-            api_name="ddpm_noise",
-            trigger_mode="always_last",
-            show_progress="hidden",
-        )
+    # worded (titles, formula, explanation): drawn in the page's language when the tab opens, and on each switch
+    after_upload([*data_changes, settled(view), ctx.openings.view_language(tab)], source, upload).success(
+        fn=friendly(ddpm_noise),
+        inputs=[source, seed, upload, schedule, T, beta_start, beta_end, t, noise_kind, ctx.lang],
+        outputs=[single, *rows, curve, snr, histogram, formula, explanation, code],
+        api_name="ddpm_noise",
+        trigger_mode="always_last",
+        show_progress="hidden",
     )

@@ -36,33 +36,28 @@ def build(ctx: AppContext) -> None:
         with loc.widget(gr.Accordion, COMMON, "code", open=False):
             walk_code = gr.Code("", language="python")
             anatomy_code = gr.Code("", language="python")
-    opened = ctx.openings.first_open(tab)
+    worded = ctx.openings.view_language(tab)  # the tab's first opening, and each language switch after it
     walk_inputs = [source, seed, batch, channels, height, width, upload, step]
     shape = [batch, channels, height, width]
 
     source.change(show_upload, source, upload, api_visibility="private", queue=False)
 
-    def wire_walks() -> None:  # both redraw on a language switch: after every tab's quick re-wording
-        after_upload([widget.change for widget in walk_inputs] + [ctx.lang.change, opened], source, upload).success(
-            fn=friendly(trace_shapes),
-            inputs=[*walk_inputs, ctx.lang],
-            outputs=[*walk_outputs, walk_code],
-            api_name="trace_shapes",
-            trigger_mode="always_last",
-            show_progress="hidden",
-        )
-        gr.on(
-            triggers=[widget.change for widget in [*knobs, *shape]] + [ctx.lang.change, opened],
-            fn=friendly(unet2d_anatomy),
-            inputs=[*knobs, *shape, ctx.lang],
-            outputs=list(anatomy_outputs),
-            api_name="unet2d_anatomy",
-            trigger_mode="always_last",
-            show_progress="hidden",
-        ).success(
-            friendly(unet2d_code), [*knobs, *shape], anatomy_code, api_visibility="private", show_progress="hidden"
-        )
-
-    ctx.after_all_tabs(wire_walks)
+    after_upload([widget.change for widget in walk_inputs] + [worded], source, upload).success(
+        fn=friendly(trace_shapes),
+        inputs=[*walk_inputs, ctx.lang],
+        outputs=[*walk_outputs, walk_code],
+        api_name="trace_shapes",
+        trigger_mode="always_last",
+        show_progress="hidden",
+    )
+    gr.on(
+        triggers=[widget.change for widget in [*knobs, *shape]] + [worded],
+        fn=friendly(unet2d_anatomy),
+        inputs=[*knobs, *shape, ctx.lang],
+        outputs=list(anatomy_outputs),
+        api_name="unet2d_anatomy",
+        trigger_mode="always_last",
+        show_progress="hidden",
+    ).success(friendly(unet2d_code), [*knobs, *shape], anatomy_code, api_visibility="private", show_progress="hidden")
     step_table = walk_outputs[0]
     step_table.select(step_of_row, None, step, api_visibility="private", queue=False)

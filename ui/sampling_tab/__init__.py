@@ -82,12 +82,10 @@ def build(ctx: AppContext) -> None:
     for section in (a, b, c):  # the idle hint, or the last run's status, in the new language
         lang.change(status_in_language, [section.status, section.state, lang], section.status,
                     api_visibility="private", queue=False)  # fmt: skip
-    # B's alpha_bar chart needs diffusers' scheduler: drawn when the tab is first opened (ui.lazy_views), before
-    # the forward's preparation below, and redrawn on a language switch after every tab's quick re-wording
-    curve = {"fn": scheduler_loop.redraw_curve, "inputs": [lang, b.state, b.scrub], "outputs": b.curve,
-             "api_visibility": "private", "queue": False}  # fmt: skip
-    ctx.openings.first_open(tab)(**curve)
-    ctx.after_all_tabs(lambda: lang.change(**curve))
+    # B's alpha_bar chart needs diffusers' scheduler: drawn when the tab is first opened (ui.lazy_views), and
+    # redrawn on each language switch after that
+    ctx.openings.view_language(tab)(scheduler_loop.redraw_curve, [lang, b.state, b.scrub], b.curve,
+                                    api_visibility="private", queue=False)  # fmt: skip
     # the bundled model's ONNX Runtime forward (diffusion_core.onnx_unet): exported while the learner reads the tab
     ctx.openings.first_open(tab)(scheduler_loop.prepare_forward, None, None, api_visibility="private",
                                  concurrency_limit=1, concurrency_id="prepare_forward", show_progress="hidden")  # fmt: skip
