@@ -51,6 +51,7 @@ from ui import (
     inside_tab,
     lazy_views,
     noising_tab,
+    runs,
     sampling_tab,
     training_tab,
 )
@@ -126,6 +127,8 @@ def build_app() -> gr.Blocks:
         # the page's language lives in the browser (ui.i18n): labels and lesson texts switch there at once. This
         # listener comes first: the page runs a change's listeners in order, and the others call the server
         lang.change(None, lang, None, js=SWITCH_JS, api_visibility="private", queue=False)
+        # a run streaming now words its next lines in the new language (its earlier ones: each tab's listeners)
+        lang.change(runs.follow_language, lang, None, api_visibility="private", queue=False)
         session_models = gr.State({}, time_to_live=SESSION_TTL_SECONDS, delete_callback=release_session_models)
         keep_trained_sessions(session_models._id)  # beyond the session bound, learners' models are kept
         openings = TabOpenings()

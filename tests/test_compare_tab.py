@@ -150,3 +150,7 @@ def test_a_language_switch_rewords_the_other_labs_last_results():
     import gradio as gr
 
     assert in_language(2)(None, "en") == (gr.skip(), gr.skip())  # before a first run: left as they are
+
+    # after a run (.then): sent again only if the page's language is no longer the one the run worded it in
+    assert views["worded_in"] == "zh" and in_language(2, after_run=True)(views, "zh") == (gr.skip(), gr.skip())
+    assert in_language(2, after_run=True)(views, "en") == tuple(views["en"])

@@ -148,3 +148,18 @@ def test_views_are_drawn_for_the_language_of_opened_tabs_only(page, app_url):
     page.wait_for_function(explanation.format("为什么用"), timeout=60_000)
     page.wait_for_timeout(1000)
     assert called == ["ddpm_noise", "ddpm_noise"], called  # once more for the switch; tab ③ is still unopened
+
+
+def test_a_switch_during_a_training_run_reaches_its_later_lines(page, app_url):
+    """A run started in Chinese and switched to English while it streams: its later progress lines and its final
+    status are in English (``ui.runs.follow_language``), and nothing of it is left in Chinese."""
+    page.goto(f"{app_url}/?lang=zh")
+    page.get_by_role("tab", name="④ 训练").click()
+    set_slider(page, "train-steps", 100)
+    page.wait_for_function("() => document.querySelector('#train-steps input[type=number]').value === '100'")
+    page.locator("#train-start").click()
+    page.locator("#train-status").get_by_text("已看").wait_for(timeout=120_000)  # a progress line: streaming
+    switch(page, "en")
+    page.locator("#train-status").get_by_text("Done").wait_for(timeout=120_000)
+    assert not CJK.search(page.locator("#train-status").inner_text())
+    assert_nothing_left(page, "en", "the Training tab after the run")

@@ -123,6 +123,7 @@ calls = {
     # what opening a tab and a language switch call for every tab (ui.lazy_views.TabOpenings)
     "tab_opened": ("en", gr.SelectData(None, {"index": 2, "value": "③", "id": "inside"})),
     "languages_of_opened_tabs": ("en", None, "zh", None),
+    "follow_language": ("en", None),  # a switch reaching the session's runs (ui.runs); no session: nothing
 }
 results = {name: type(marked[name](*calls[name])).__name__ for name in calls if name in marked}
 relayed = [value if isinstance(value, str) else None for value in marked["languages_of_opened_tabs"]("en", None, "zh")]
@@ -137,7 +138,7 @@ def test_handlers_that_skip_the_import_gate_import_no_deferred_module():
     # a newly marked handler needs its call in the script above
     assert report["marked"] == sorted(
         ["corruption_frames", "wait_for_upload", "row_labels", "idle_status", "redraw_loss", "status_in_language",
-         "quality_view", "last_result_in_language", "tab_opened", "languages_of_opened_tabs"]
+         "quality_view", "last_result_in_language", "tab_opened", "languages_of_opened_tabs", "follow_language"]
     )  # fmt: skip
     assert report["results"] == {
         "wait_for_upload": "NoneType",
@@ -150,6 +151,7 @@ def test_handlers_that_skip_the_import_gate_import_no_deferred_module():
         "last_result_in_language": "tuple",
         "tab_opened": "list",
         "languages_of_opened_tabs": "list",
+        "follow_language": "NoneType",
     }
     assert report["idle_in_english"]
     assert report["relayed"] == [None, "en"]  # an unopened tab hears nothing; an opened one, the new language

@@ -3,6 +3,7 @@ estimate, a session holds one heavy run at a time, Stop ends a sampling run and 
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -43,6 +44,9 @@ def _statuses(job, index: int) -> list[str]:
 # ----------------------------------------------------------------------------------------------
 
 
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+
 class Session:
     """What a handler reads of ``gr.Request``: the session hash."""
 
@@ -69,6 +73,25 @@ def test_stop_ends_a_run_after_its_step_and_keeps_the_frames():
     assert runs.running(request, "sample") is None  # the slot is free again
     again = list(scheduler_loop.ddpm_sample("dpm++", 2, 1, 0, "en", models, request))
     assert again[-1][4].startswith("Step 2/2")  # a Stop pressed during the last run does not stop this one
+
+
+def test_a_language_switch_during_a_run_words_its_later_lines_in_the_new_language():
+    """A run started in Chinese and switched to English (``runs.follow_language``, the page's first language
+    listener) streams its later lines and ends in English; another session's run keeps its own language."""
+    torch.manual_seed(0)
+    models = {"ddpm": DDPMPipeline(unet=build_unet2d(**TINY_UNET).eval(), scheduler=DDPMScheduler())}
+    request, other = Session("switch-test"), Session("other-session")
+    run = scheduler_loop.ddpm_sample("ddim", 30, 2, 0, "zh", models, request)
+    first = next(run)[4]
+    with runs.heavy_run(other, "sample", "zh") as others:
+        runs.follow_language("en", request)
+        runs.follow_language("klingon", other)  # not a language of the page: the default, Chinese
+        assert others.lang == "zh" and runs.running(request, "sample").lang == "en"
+    *_, last = run
+    assert CJK.search(first) and last[4].startswith("Step 30/30") and not CJK.search(last[4]), last[4]
+    assert set(last[5]["status"]) == {"zh", "en"}  # both kept, for the next switch
+    runs.follow_language("en", request)  # no run now: nothing to do, nothing kept
+    assert runs.running(request, "sample") is None
 
 
 @needs_checkpoints

@@ -143,22 +143,26 @@ def load_images(source: Any, seed: Any, upload: Any, lang: str, color: bool = Tr
     return as_picture(upload, color=color), False
 
 
-def views_in_languages(render: Callable[[str], Sequence[Any]]) -> dict[str, list[Any]]:
+def views_in_languages(render: Callable[[str], Sequence[Any]], worded_in: str) -> dict[str, Any]:
     """``render(lang)`` in every language of the page: a run's language-dependent outputs (texts, tables,
     figures), kept in a ``gr.State`` so that a language switch re-words them without running again
-    (``in_language``)."""
-    return {language: list(render(language)) for language in LANGUAGES}
+    (``in_language``). ``worded_in``: the language the run shows them in, kept under that key (``after_run``)."""
+    return {**{language: list(render(language)) for language in LANGUAGES}, "worded_in": worded_in}
 
 
-def in_language(count: int) -> Callable[[Any, Any], tuple]:
-    """The language switch's handler of a result kept by ``views_in_languages``: its ``count`` outputs in the
-    new language; before the first run (no views yet) it leaves them as they are."""
+def in_language(count: int, after_run: bool = False) -> Callable[[Any, Any], tuple]:
+    """The handler that shows a result kept by ``views_in_languages`` in the page's language: its ``count`` outputs
+    in ``lang``; before the first run (no views yet) it leaves them as they are.
+
+    For a language switch; with ``after_run``, for the end of the run (``.then``): a switch during the run found
+    the previous result, and the run words its own in the language it started in. Then only a result worded in
+    another language than the page's is sent again (a figure sent again is drawn again)."""
 
     @uses_no_deferred_module  # a language switch re-words it at once, during the first import
     def last_result_in_language(views: Any, lang: Any) -> tuple:
         lang = normalize_language(lang)
         kept = views.get(lang) if isinstance(views, dict) else None
-        if not isinstance(kept, list) or len(kept) != count:
+        if not isinstance(kept, list) or len(kept) != count or (after_run and views.get("worded_in") == lang):
             return tuple(gr.skip() for _ in range(count))
         return tuple(kept)
 

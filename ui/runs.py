@@ -29,6 +29,7 @@ import gradio as gr
 
 from diffusion_core.estimates import Estimate, over_cap, run_cap_seconds
 from ui.i18n import normalize_language, pick
+from ui.lazy_views import uses_no_deferred_module
 
 KINDS = ("train", "sample")  # a Stop button stops the session's run of its kind
 STALE_AFTER_CAP_S = 60.0  # a run still registered this long after its cap was abandoned: its slot is free
@@ -226,6 +227,24 @@ def heavy_run(request: Any, kind: str, lang: Any) -> Iterator[Run]:
         with _lock:
             if session and _runs.get((session, kind)) is run:
                 del _runs[(session, kind)]
+
+
+@uses_no_deferred_module  # it only sets a field: it never waits for the first import
+def follow_language(lang: Any, request: gr.Request) -> None:
+    """Handler of a language switch: this session's running runs word their next lines in ``lang``.
+
+    A run's handler reads ``run.lang`` each time it words a line (its progress, its final status), so a run
+    started in one language and switched during its stream ends in the page's language, not the one it started
+    in (its earlier lines are re-worded by the tab's own language listeners, from the run's state)."""
+    session = session_of(request)
+    if not session:
+        return
+    lang = normalize_language(lang)
+    with _lock:
+        for kind in KINDS:
+            run = _runs.get((session, kind))
+            if run is not None:
+                run.lang = lang
 
 
 def request_stop(request: Any, kind: str) -> bool:

@@ -130,21 +130,24 @@ def build(ctx: AppContext) -> None:
                       api_name="quality", **heavy)  # fmt: skip
     obj_worded = [obj_table, obj_summary, obj_figure]
     obj_outputs = [*obj_rows, *obj_worded, code, obj_views]
-    obj_button.click(friendly(objectives.quality_objectives), [obj_t, obj_seed, ctx.lang], obj_outputs,
-                     api_name="quality_objectives", **heavy).success(
-        lambda: gr.update(visible=True), None, obj_table, api_visibility="private", queue=False
-    )  # fmt: skip
+    obj_run = obj_button.click(friendly(objectives.quality_objectives), [obj_t, obj_seed, ctx.lang], obj_outputs,
+                               api_name="quality_objectives", **heavy)  # fmt: skip
+    obj_run.success(lambda: gr.update(visible=True), None, obj_table, api_visibility="private", queue=False)
     loss_inputs = [loss_n, loss_points, loss_seed, ctx.lang]
-    loss_button.click(friendly(loss_per_t.quality_loss_t), loss_inputs, [loss_plot, loss_info, code, loss_views],
-                      api_name="quality_loss_t", **heavy)  # fmt: skip
+    loss_run = loss_button.click(friendly(loss_per_t.quality_loss_t), loss_inputs,
+                                 [loss_plot, loss_info, code, loss_views], api_name="quality_loss_t", **heavy)  # fmt: skip
     lab_inputs = [lab_modes, lab_sampler, lab_steps, lab_few, lab_n, lab_seed, ctx.lang]
-    lab_button.click(friendly(failures.quality_failures), lab_inputs, [*lab_outputs, code, lab_views],
-                     api_name="quality_failures", **heavy)  # fmt: skip
+    lab_run = lab_button.click(friendly(failures.quality_failures), lab_inputs, [*lab_outputs, code, lab_views],
+                               api_name="quality_failures", **heavy)  # fmt: skip
     ctx.lang.change(quality.quality_view, [live_result, ctx.lang], [curves, curves_info, curves_table],
                     api_visibility="private", queue=False)  # fmt: skip
-    for views, worded in (
-        (obj_views, obj_worded),
-        (loss_views, [loss_plot, loss_info]),
-        (lab_views, lab_outputs[1::2]),
+    # each lab's result in the page's language: after a switch, and after its run (a switch during the run found
+    # the previous result, and the run words its result in the language it started in)
+    for run, views, worded in (
+        (obj_run, obj_views, obj_worded),
+        (loss_run, loss_views, [loss_plot, loss_info]),
+        (lab_run, lab_views, lab_outputs[1::2]),
     ):
         ctx.lang.change(in_language(len(worded)), [views, ctx.lang], worded, api_visibility="private", queue=False)
+        run.then(in_language(len(worded), after_run=True), [views, ctx.lang], worded, api_visibility="private",
+                 queue=False)  # fmt: skip

@@ -120,6 +120,6 @@ def quality_failures(modes: Any, sampler: Any, steps: Any, few: Any, n: Any, see
             return f"{sentence}\n\n*{measured}*"
 
         captions.append(caption)
-    views = views_in_languages(lambda language: [caption(language) for caption in captions])
+    views = views_in_languages(lambda language: [caption(language) for caption in captions], lang)
     code = FAILURES_CODE.format(seed=seed, steps=steps, sampler=sampler, n=n, few=few)
     return (*(item for pair in zip(images, views[lang], strict=True) for item in pair), code, views)

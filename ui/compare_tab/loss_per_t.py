@@ -82,5 +82,5 @@ def quality_loss_t(n: Any, points: Any, seed: Any, lang: Any, progress=gr.Progre
         if len(records) < count:  # the views in every language only once, with the last timestep
             yield loss_figure(records, figure_labels(lang)), loss_summary(records, n, lang), code, gr.skip()
     views = views_in_languages(lambda language: (loss_figure(records, figure_labels(language)),
-                                                 loss_summary(records, n, language)))  # fmt: skip
+                                                 loss_summary(records, n, language)), lang)  # fmt: skip
     yield *views[lang], code, views

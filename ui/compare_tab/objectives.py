@@ -115,5 +115,5 @@ def quality_objectives(t: Any, seed: Any, lang: Any) -> tuple:
         }
         return mse_table(result, language), summary, objectives_figure(curve_t, mse_basic, mse_ddpm, t, labels)
 
-    views = views_in_languages(texts)
+    views = views_in_languages(texts, lang)
     return (*rows, *views[lang], OBJECTIVES_CODE.format(t=t, seed=seed), views)

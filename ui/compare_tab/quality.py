@@ -137,16 +137,15 @@ def quality(samplers: Any, steps: Any, n: Any, seed: Any, lang: Any, progress=gr
     code = QUALITY_CODE.format(samplers=samplers, steps=steps, n=n, seed=seed)
     skip = gr.skip()
     with runs.heavy_run(request, "sample", lang) as run:
-        yield skip, runs.measuring_status(lang), skip, code, skip
+        yield skip, runs.measuring_status(run.lang), skip, code, skip
         plan = [count for _ in samplers for count in steps]
         runtime = cpu_speed.sampling_forward(pipe.unet.device)["runtime"]  # as comparison_lab.generate samples
         estimate = run.admit(estimates.quality_estimate(pipe.unet, plan, n, score_seconds=SCORE_SECONDS,
                                                         runtime=runtime))  # fmt: skip
-        yield skip, runs.estimate_line(estimate, lang), skip, code, skip
+        yield skip, runs.estimate_line(estimate, run.lang), skip, code, skip
         floor = metrics.real_floor(n)
         real = metrics.measure(metrics.real_digits(n, seed=1)[0])
         real_ref = {"confidence": real.confidence, "class_balance": real.class_balance}
-        labels = figure_labels(lang)
         points: list[dict] = []
         total = len(plan)
         progress(0, desc=f"0 / {total}")
@@ -161,11 +160,12 @@ def quality(samplers: Any, steps: Any, n: Any, seed: Any, lang: Any, progress=gr
             live = {"points": points, "floor": floor, "real": real_ref, "n": n, "seed": seed, "seconds": seconds,
                     "total": total, "ended": {language: run.ended_line(reason, len(points), total, language)
                                               for language in LANGUAGES} if reason else {}}  # fmt: skip
+            lang = run.lang  # the page's language now: a switch during the run reaches it (runs.follow_language)
             summary = live_summary(live, lang)
             if len(points) < total and not reason:
                 summary += " · " + run.progress_line()
             yield (
-                curves_figure(points, floor, real_ref, labels, SAMPLER_NAMES),
+                curves_figure(points, floor, real_ref, figure_labels(lang), SAMPLER_NAMES),
                 summary,
                 points_table(points, lang),
                 code,

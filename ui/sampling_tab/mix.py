@@ -122,7 +122,7 @@ def mix_sample(n_steps: Any, batch: Any, seed: Any, lang: Any, session_models: A
                                else runs.estimate_line(estimate, language))
                     for language in LANGUAGES
                 }  # fmt: skip
-                status = statuses[lang]
+                status = statuses[run.lang]  # the page's language now (runs.follow_language)
                 if done:
                     state["status"] = statuses
                 scrub = gr.update(

@@ -187,9 +187,9 @@ def pipeline_sample(
     note = notes[lang]
     code = PIPELINE_CODE.format(folder=folder, model=note.replace("*", ""), seed=seed, batch=batch, steps=steps)
     with runs.heavy_run(request, "sample", lang) as run:
-        yield gr.skip(), runs.measuring_status(lang), code, gr.skip()
+        yield gr.skip(), runs.measuring_status(run.lang), code, gr.skip()
         estimate = run.admit(estimates.sampling_estimate(pipeline.unet, steps, batch))
-        yield gr.skip(), runs.estimate_line(estimate, lang), code, gr.skip()
+        yield gr.skip(), runs.estimate_line(estimate, run.lang), code, gr.skip()
         ended: list = []  # (reason, steps done) once the run ends early
 
         def on_step(index: int) -> bool:
@@ -210,7 +210,7 @@ def pipeline_sample(
                    else runs.estimate_line(estimate, language))
         for language in LANGUAGES
     }  # fmt: skip
-    yield grid_image(images, GRID_WIDTH), statuses[lang], code, {"status": statuses}
+    yield grid_image(images, GRID_WIDTH), statuses[run.lang], code, {"status": statuses}  # runs.follow_language
 
 
 @friendly

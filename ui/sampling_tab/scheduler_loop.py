@@ -181,11 +181,11 @@ def ddpm_sample(
     forward = _forward_choice(unet, sampler, bundled=folder != SESSION_FOLDER)
     skip = gr.skip()
     with runs.heavy_run(request, "sample", lang) as run:
-        yield (skip, skip, skip, skip, runs.measuring_status(lang), skip, skip, skip, skip, skip, code)
+        yield (skip, skip, skip, skip, runs.measuring_status(run.lang), skip, skip, skip, skip, skip, code)
         estimate = run.admit(estimates.sampling_estimate(unet, steps, batch, extra_seconds=FRAMES_SECONDS,
                                                          runtime=forward["runtime"]))  # fmt: skip
-        yield (skip, skip, skip, skip, runs.estimate_line(estimate, lang), skip, skip, skip, skip, skip, code)
-        yield from _stream_run(run, unet, train_scheduler, sampler, steps, batch, seed, sources, code, lang, forward)
+        yield (skip, skip, skip, skip, runs.estimate_line(estimate, run.lang), skip, skip, skip, skip, skip, code)
+        yield from _stream_run(run, unet, train_scheduler, sampler, steps, batch, seed, sources, code, forward)
 
 
 def prepare_forward() -> None:
@@ -218,11 +218,12 @@ def _forward_choice(unet: Any, sampler: str, bundled: bool) -> dict[str, Any]:
 
 
 def _stream_run(run: runs.Run, unet: Any, train_scheduler: Any, sampler: str, steps: int, batch: int, seed: int,
-                sources: dict[str, str], code: str, lang: str, forward: dict[str, Any]):  # fmt: skip
+                sources: dict[str, str], code: str, forward: dict[str, Any]):  # fmt: skip
     """The sampling loop of ``ddpm_sample`` (its outputs), ending early when ``run`` says so.
 
     ``sources``: the which-model sentence per language; the final status is kept in both (``state["status"]``).
-    ``forward``: ``_forward_choice``'s keywords for ``scheduler_sample``."""
+    ``forward``: ``_forward_choice``'s keywords for ``scheduler_sample``. Each line is worded in ``run.lang`` when it
+    is made: a language switch during the run reaches it (``runs.follow_language``)."""
     records = sampling.scheduler_sample(unet, train_scheduler, sampler, steps, batch,
                                         generator=torch.Generator().manual_seed(seed), **forward)  # fmt: skip
     shown = min(batch, SHOWN_IMAGES)
@@ -232,7 +233,7 @@ def _stream_run(run: runs.Run, unet: Any, train_scheduler: Any, sampler: str, st
     state: dict = {"frames": [], "steps": steps, "alpha_bar": alpha_bar}
     keep = _kept_steps(steps)
 
-    def status_line(language: str = lang, **values: Any) -> str:
+    def status_line(language: str, **values: Any) -> str:
         return pick(TEXT, "b_status", language).format(n=steps, sampler=sampler, source=sources[language], **values)
 
     start = last_yield = time.perf_counter()
@@ -255,8 +256,10 @@ def _stream_run(run: runs.Run, unet: Any, train_scheduler: Any, sampler: str, st
         if due and not done:
             draw_curve = time.perf_counter() - last_curve >= CURVE_EVERY_S
             last_curve = time.perf_counter() if draw_curve else last_curve
-            *images, curve, _ = _frame_outputs({**state, "frames": [frame]}, 0, lang, curve=draw_curve)
-            status = status_line(step=record.step + 1, t=_format_t(record.t), seconds=time.perf_counter() - start)
+            *images, curve, _ = _frame_outputs({**state, "frames": [frame]}, 0, run.lang, curve=draw_curve)
+            status = status_line(
+                run.lang, step=record.step + 1, t=_format_t(record.t), seconds=time.perf_counter() - start
+            )
             # the code is already shown (the first update set it): a streamed frame leaves it, as it leaves the files
             yield (*images, curve, f"{status} · {run.progress_line()}", skip, skip, skip, skip, skip, skip)
             last_yield = time.perf_counter()
@@ -274,14 +277,14 @@ def _stream_run(run: runs.Run, unet: Any, train_scheduler: Any, sampler: str, st
     columns = square_columns(shown)
     trajectory = [to_unit_range(f["x_t"].float()).clamp(0, 1) for f in state["frames"]] + [final[:shown]]
     gif = write_gif([grid_image(x, PANEL_WIDTH, columns) for x in trajectory], run_name.with_suffix(".gif"))
-    *images, curve, _ = _frame_outputs(state, len(state["frames"]) - 1, lang)
+    *images, curve, _ = _frame_outputs(state, len(state["frames"]) - 1, run.lang)
     statuses = {
         language: status_line(language, step=done_steps, t=_format_t(record.t), seconds=seconds)
         + (" · " + run.ended_line(reason, done_steps, steps, language) if reason is not None else "")
         for language in LANGUAGES
     }
     state["status"] = statuses  # a language switch re-words it (shared.status_in_language)
-    status = statuses[lang]
+    status = statuses[run.lang]
     frames = len(state["frames"])
     scrub = gr.update(minimum=1, maximum=max(frames, 2), value=frames, interactive=True)
     yield (*images, curve, status, state, scrub, final_image, str(gif), str(png), code)

@@ -193,10 +193,11 @@ def train(
 def _train_run(run: runs.Run, kind: str, data: str, rgb: bool, images: Any, config: training.TrainConfig,
                preview_every: int, log_scale: bool, session_models: Any):  # fmt: skip
     """The body of ``train``: estimate, then stream the loop until done, Stop or the cap (its outputs)."""
-    lang, steps, batch, lr, seed = run.lang, config.steps, config.batch_size, config.lr, config.seed
+    # every line is worded in run.lang when it is made: a language switch during the run reaches it (runs.follow_language)
+    steps, batch, lr, seed = config.steps, config.batch_size, config.lr, config.seed
     code = training_code(kind, steps, batch, lr, seed, data, rgb)
     skip = gr.skip()
-    yield (skip, skip, skip, skip, runs.measuring_status(lang), code, skip, skip)
+    yield (skip, skip, skip, skip, runs.measuring_status(run.lang), code, skip, skip)
 
     # 2. the model: this session's from now on (trained in place, so Stop keeps what it learnt), on the device it
     #    trains on, where the estimate times its step
@@ -205,7 +206,7 @@ def _train_run(run: runs.Run, kind: str, data: str, rgb: bool, images: Any, conf
     estimate = run.admit(estimates.training_estimate(model, steps, batch, tuple(images.shape[1:]), previews=previews,
                                                      preview_batch=PREVIEW_COUNT,
                                                      bf16=training.autocasts(config, DEVICE)))  # fmt: skip
-    yield (skip, skip, skip, skip, runs.estimate_line(estimate, lang), code, skip, skip)
+    yield (skip, skip, skip, skip, runs.estimate_line(estimate, run.lang), code, skip, skip)
     if kind == "basic":
         entry = model
     else:  # diffusers is imported when first used (ARCHITECTURE.md, "Start-up")
@@ -238,11 +239,11 @@ def _train_run(run: runs.Run, kind: str, data: str, rgb: bool, images: Any, conf
         statuses = {
             language: run_status(language, record, steps, losses, reason, models, run) for language in LANGUAGES
         }
-        status = statuses[lang]
+        status = statuses[run.lang]
         run_state = {"steps": xs, "losses": losses, "kind": kind, "status": statuses}
         # on ZeroGPU this runs in a forked worker: hand back a CPU copy of the model (elsewhere the model itself)
         session = {**models, kind: to_host(entry)}
-        yield (loss_plot(xs, losses, log_scale, lang), *rows, status, code, session, run_state)
+        yield (loss_plot(xs, losses, log_scale, run.lang), *rows, status, code, session, run_state)
         last_update = time.perf_counter()
         if stopped:
             return
