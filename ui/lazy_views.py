@@ -65,7 +65,7 @@ class TabOpenings:
 
         Use it instead of both ``first_open(tab)`` and ``lang.change`` (the handler takes the language radio
         as an input, as before). An English page sets its language as it loads: listening to ``lang.change``,
-        the views of every tab were drawn for it, opened or not (measured: 23 server calls a page load, now 17).
+        the views of every tab were drawn for it, opened or not (measured: 23 server calls a page load, then 17).
         """
         return self._languages.setdefault(self._tab_id(tab), gr.State(None, render=False)).change
 
