@@ -236,15 +236,11 @@ def follow_language(lang: Any, request: gr.Request) -> None:
     A run's handler reads ``run.lang`` each time it words a line (its progress, its final status), so a run
     started in one language and switched during its stream ends in the page's language, not the one it started
     in (its earlier lines are re-worded by the tab's own language listeners, from the run's state)."""
-    session = session_of(request)
-    if not session:
-        return
     lang = normalize_language(lang)
-    with _lock:
-        for kind in KINDS:
-            run = _runs.get((session, kind))
-            if run is not None:
-                run.lang = lang
+    for kind in KINDS:
+        run = running(request, kind)
+        if run is not None:
+            run.lang = lang
 
 
 def request_stop(request: Any, kind: str) -> bool:

@@ -190,9 +190,8 @@ class OpenRequests:
     re-wordings, then the redraw of the first tab's view, queued), and on a fast machine a run can end before
     they do. A test that counts its own requests, or a measurement of a page load, first waits for them
     (``wait_until_quiet``). Two streams are not counted: the session's heartbeat, open as long as the page, and
-    the queue's data stream, open while the page waits for any queued event and, rarely, for over a minute after
-    the page's events are done (seen twice this session, under load: in a probe's first six page loads and in one
-    CI run; not in 15 more loads; the page made no further request).
+    the queue's data stream, open while the page waits for any queued event (and, rarely, for over a minute with
+    no further request from the page: a CI run's scrub test once waited out its 60 s on it).
     """
 
     STREAMS = ("/heartbeat/", "/queue/data")
