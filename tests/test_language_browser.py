@@ -13,6 +13,7 @@ import pytest
 from test_forward_tabs_browser import set_slider
 
 from diffusion_core.benchmarks.language import HEADERS, LEFT_OVER_JS, first_paint, left_over, switch
+from diffusion_core.estimates import RUN_CAP_ENV
 
 pytestmark = pytest.mark.e2e
 
@@ -90,8 +91,11 @@ def test_gradio_speaks_the_page_language(page, app_url):
     )
 
 
-def test_sampling_statuses_follow_a_switch(page, app_url):
-    """Finish a run in each sampling section in Chinese, switch to English: every status is re-worded, and back."""
+def test_sampling_statuses_follow_a_switch(page, app_url, monkeypatch):
+    """Finish a run in each sampling section in Chinese, switch to English: every status is re-worded, and back.
+    Then a switch during section C's next run re-words that run's line, not its last run's status, and the run
+    ends in the new language (``ui.runs.running_in``, ``follow_language``)."""
+    monkeypatch.setenv(RUN_CAP_ENV, "100000")  # a busy 2-core machine may estimate 1000 steps above the cap
     page.goto(f"{app_url}/?lang=zh")
     page.get_by_role("tab", name="⑤ 采样").click()
     for section, done in (("mix", "第 2/2 步"), ("ddpm", "第 2/2 步"), ("pipe", "1 张，2 步")):  # one run at a time
@@ -106,7 +110,18 @@ def test_sampling_statuses_follow_a_switch(page, app_url):
         assert not CJK.search(page.locator(f"#{section}-status").inner_text()), section
     assert_nothing_left(page, "en", "Sampling in English")
     switch(page, "zh")
-    page.locator("#pipe-status").get_by_text("1 张，2 步").wait_for(timeout=30_000)
+    status = page.locator("#pipe-status")
+    status.get_by_text("1 张，2 步").wait_for(timeout=30_000)
+
+    set_slider(page, "pipe-steps", 1000)
+    page.locator("#pipe-run").click()
+    status.get_by_text("预计").wait_for(timeout=120_000)  # its estimate: DDPMPipeline runs, streaming nothing
+    switch(page, "en")
+    status.get_by_text("Estimated").wait_for(timeout=30_000)
+    assert "1 images, 2 steps" not in status.inner_text()  # not the last run's status over the running one
+    page.locator("#pipe-stop").dispatch_event("click")
+    status.get_by_text("Stopped at step").wait_for(timeout=60_000)
+    assert not CJK.search(status.inner_text())
 
 
 def test_views_are_drawn_for_the_language_of_opened_tabs_only(page, app_url):

@@ -94,6 +94,31 @@ def test_a_language_switch_during_a_run_words_its_later_lines_in_the_new_languag
     assert runs.running(request, "sample") is None
 
 
+def test_a_language_switch_during_a_run_re_words_its_line_not_the_last_runs_status():
+    """Section C streams nothing while DDPMPipeline runs. A switch during its run re-words the line it shows
+    (its estimate) in the new language; the section's last run's status, kept in its state, is not shown over
+    the running one. The other sections re-word their own last runs, and another session's switch is its own."""
+    from ui.sampling_tab import pipeline
+    from ui.sampling_tab.shared import SECTIONS, status_in_language
+
+    torch.manual_seed(0)
+    models = {"ddpm": DDPMPipeline(unet=build_unet2d(**TINY_UNET).eval(), scheduler=DDPMScheduler())}
+    request, other = Session("c-switch-test"), Session("another-session")
+    *_, first = pipeline.pipeline_sample("session", "", 2, 1, 0, "zh", models, request=request)
+    last_status = first[3]  # {"status": {"zh": ..., "en": ...}}: what the section's switch re-words after a run
+    run = pipeline.pipeline_sample("session", "", 2, 1, 1, "zh", models, request=request)
+    measuring, estimated = next(run)[1], next(run)[1]  # the run is admitted: DDPMPipeline runs next
+    assert CJK.search(measuring) and CJK.search(estimated)
+    switch_c, switch_b = status_in_language(SECTIONS["c"]), status_in_language(SECTIONS["b"])
+    running_line = switch_c(estimated, last_status, "en", request)
+    assert running_line == runs.estimate_line(runs.running(request, "sample").estimate, "en"), running_line
+    assert running_line != last_status["status"]["en"] and not CJK.search(running_line)
+    assert switch_b("", last_status, "en", request) == last_status["status"]["en"]  # not B's run: its last one
+    assert switch_c("", last_status, "en", other) == last_status["status"]["en"]  # no run in that session
+    *_, done = run
+    assert switch_c(done[1], done[3], "en", request) == done[3]["status"]["en"]  # ended: its own status
+
+
 @needs_checkpoints
 def test_stop_ends_the_live_quality_recompute_and_keeps_its_points():
     from ui.compare_tab import quality

@@ -131,6 +131,7 @@ class Run:
     kind: str
     cap_seconds: float
     lang: str
+    section: str | None = None  # the part of the page whose button started it, e.g. "sampling.pipeline"
     estimate: Estimate | None = None
     started: float = field(default_factory=time.monotonic)
     stop_requested: bool = False
@@ -168,6 +169,11 @@ class Run:
         return pick(TEXT, "progress", lang).format(elapsed=duration(self.elapsed(), lang),
                                                    estimate=duration(total, lang))  # fmt: skip
 
+    def started_line(self, lang: str) -> str:
+        """The line a run shows from its start until it streams its first step, in ``lang``: "timing one step"
+        before ``admit``, its estimate after."""
+        return measuring_status(lang) if self.estimate is None else estimate_line(self.estimate, lang)
+
     def abandoned(self) -> bool:
         """True when the run is well past its cap: its loop stops there, so it was left without closing."""
         return self.elapsed() > self.cap_seconds + STALE_AFTER_CAP_S
@@ -193,6 +199,12 @@ def running(request: Any, kind: str) -> Run | None:
     return None if run is None or run.abandoned() else run
 
 
+def running_in(request: Any, kind: str, section: str) -> Run | None:
+    """This session's run of ``kind`` if the part of the page called ``section`` started it, else None."""
+    run = running(request, kind)
+    return run if run is not None and run.section == section else None
+
+
 def check_cap(estimate: Estimate, lang: Any) -> float:
     """The cap in seconds (``$DIFFUSION_EXPLORER_MAX_RUN_SECONDS``), after refusing (``gr.Error``) an
     ``estimate`` above it."""
@@ -204,16 +216,17 @@ def check_cap(estimate: Estimate, lang: Any) -> float:
 
 
 @contextlib.contextmanager
-def heavy_run(request: Any, kind: str, lang: Any) -> Iterator[Run]:
+def heavy_run(request: Any, kind: str, lang: Any, section: str | None = None) -> Iterator[Run]:
     """Hold this session's one slot for a run of ``kind`` ("train" or "sample") while the block runs; the
-    block then measures its estimate and calls ``run.admit(estimate)`` before the heavy work.
+    block then measures its estimate and calls ``run.admit(estimate)`` before the heavy work. ``section``
+    names the part of the page that started it (``running_in``).
 
     Raises:
         gr.Error: the session already runs a run of this kind.
     """
     lang = normalize_language(lang)
     session = session_of(request)
-    run = Run(session, kind, run_cap_seconds(), lang)
+    run = Run(session, kind, run_cap_seconds(), lang, section)
     with _lock:
         current = _runs.get((session, kind)) if session else None
         if current is not None and not current.abandoned():

@@ -21,7 +21,7 @@ from ui.common import markdown
 from ui.context import AppContext
 from ui.errors import friendly
 from ui.sampling_tab import mix, pipeline, scheduler_loop
-from ui.sampling_tab.shared import status_in_language
+from ui.sampling_tab.shared import SECTIONS, status_in_language
 from ui.sampling_tab.text import TEXT
 
 
@@ -79,8 +79,8 @@ def build(ctx: AppContext) -> None:
     c.save.click(pipeline.save_pipeline, [ctx.session_models, lang], c.zip, api_name="save_pipeline")
 
     # statuses and the alpha_bar chart follow the language too (the rest of the page switches in the browser)
-    for section in (a, b, c):  # the idle hint, or the last run's status, in the new language
-        lang.change(status_in_language, [section.status, section.state, lang], section.status,
+    for name, section in zip(SECTIONS.values(), (a, b, c), strict=True):  # the hint, run or last run, re-worded
+        lang.change(status_in_language(name), [section.status, section.state, lang], section.status,
                     api_visibility="private", queue=False)  # fmt: skip
     # B's alpha_bar chart needs diffusers' scheduler: drawn when the tab is first opened (ui.lazy_views), and
     # redrawn on each language switch after that

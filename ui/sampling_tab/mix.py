@@ -28,6 +28,7 @@ from ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, Localizer, normalize_language, 
 from ui.sampling_tab.shared import (
     MAX_BATCH,
     PANEL_WIDTH,
+    SECTIONS,
     SEED_DEFAULT,
     STREAM_EVERY_S,
     grid_image,
@@ -100,7 +101,7 @@ def mix_sample(n_steps: Any, batch: Any, seed: Any, lang: Any, session_models: A
     seed = as_seed(seed)
     net, sources = resolve_basic(session_models, lang)
     code = MIX_CODE.format(n_steps=n_steps, seed=seed, batch=batch, model=sources[lang].replace("*", ""))
-    with runs.heavy_run(request, "sample", lang) as run:
+    with runs.heavy_run(request, "sample", lang, SECTIONS["a"]) as run:
         estimate = run.admit(estimates.sampling_estimate(net, n_steps, batch))
         records = sampling.mix_sample(net, n_steps, batch, generator=torch.Generator().manual_seed(seed))
         state: dict = {"x": [], "pred": []}

@@ -30,6 +30,7 @@ from ui.sampling_tab.scheduler_loop import MAX_STEPS
 from ui.sampling_tab.shared import (
     GRID_WIDTH,
     MAX_BATCH,
+    SECTIONS,
     SEED_DEFAULT,
     SESSION_FOLDER,
     bundled_ddpm,
@@ -186,7 +187,7 @@ def pipeline_sample(
     notes = which_model(note_key, folder)
     note = notes[lang]
     code = PIPELINE_CODE.format(folder=folder, model=note.replace("*", ""), seed=seed, batch=batch, steps=steps)
-    with runs.heavy_run(request, "sample", lang) as run:
+    with runs.heavy_run(request, "sample", lang, SECTIONS["c"]) as run:
         yield gr.skip(), runs.measuring_status(run.lang), code, gr.skip()
         estimate = run.admit(estimates.sampling_estimate(pipeline.unet, steps, batch))
         yield gr.skip(), runs.estimate_line(estimate, run.lang), code, gr.skip()

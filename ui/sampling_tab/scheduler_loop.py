@@ -35,6 +35,7 @@ from ui.sampling_tab.shared import (
     GRID_WIDTH,
     MAX_BATCH,
     PANEL_WIDTH,
+    SECTIONS,
     SEED_DEFAULT,
     SESSION_FOLDER,
     STREAM_EVERY_S,
@@ -180,7 +181,7 @@ def ddpm_sample(
     code = ddpm_code(folder, sources[lang], sampler, steps, seed, batch, unet.config, train_scheduler.config)
     forward = _forward_choice(unet, sampler, bundled=folder != SESSION_FOLDER)
     skip = gr.skip()
-    with runs.heavy_run(request, "sample", lang) as run:
+    with runs.heavy_run(request, "sample", lang, SECTIONS["b"]) as run:
         yield (skip, skip, skip, skip, runs.measuring_status(run.lang), skip, skip, skip, skip, skip, code)
         estimate = run.admit(estimates.sampling_estimate(unet, steps, batch, extra_seconds=FRAMES_SECONDS,
                                                          runtime=forward["runtime"]))  # fmt: skip

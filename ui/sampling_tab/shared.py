@@ -19,6 +19,7 @@ from diffusion_core.figures import GRID_PADDING, to_image
 from diffusion_core.models import BasicUNet
 from diffusion_core.noising import SEED_TRAINING_SCHEDULE, make_scheduler
 from diffusion_core.sample_figures import grid_columns
+from ui import runs
 from ui.context import DEVICE
 from ui.i18n import LANGUAGES, normalize_language, pick
 from ui.lazy_views import uses_no_deferred_module
@@ -34,6 +35,7 @@ GRID_WIDTH = 640  # pixels: a whole batch as one grid
 MAX_GRID_SCALE = 8
 SEED_DEFAULT = 0  # every section opens with seed 0
 SESSION_FOLDER = "my_pipeline"  # where code and the zip put this session's pipeline
+SECTIONS = {"a": "sampling.mix", "b": "sampling.scheduler_loop", "c": "sampling.pipeline"}  # as runs name them
 
 
 # ----------------------------------------------------------------------------------------------
@@ -131,15 +133,25 @@ def idle_status(current: Any, lang: Any) -> Any:
     return gr.skip()
 
 
-@uses_no_deferred_module  # a language switch re-words it at once, during the first import
-def status_in_language(current: Any, state: Any, lang: Any) -> Any:
-    """A section's status after a language switch: its last run's status in ``lang`` (a finished run keeps
-    ``{"zh": ..., "en": ...}`` under ``state["status"]``), else the idle hint in ``lang``, else unchanged."""
-    lang = normalize_language(lang)
-    worded = state.get("status") if isinstance(state, dict) else None
-    if isinstance(worded, dict) and lang in worded:
-        return worded[lang]
-    return idle_status(current, lang)
+def status_in_language(section: str):
+    """The language listener of one section's status (``section``: the name its runs carry, ``SECTIONS``)."""
+
+    @uses_no_deferred_module  # a language switch re-words it at once, during the first import
+    def status_in_language(current: Any, state: Any, lang: Any, request: gr.Request = None) -> Any:
+        """A section's status after a language switch, in ``lang``: while this session's run of the section is
+        under way, the line it started with (its streamed lines follow ``run.lang``: ``runs.follow_language``);
+        else its last run's status (a finished run keeps ``{"zh": ..., "en": ...}`` under ``state["status"]``);
+        else the idle hint; else unchanged."""
+        lang = normalize_language(lang)
+        run = runs.running_in(request, "sample", section)
+        if run is not None:
+            return run.started_line(lang)
+        worded = state.get("status") if isinstance(state, dict) else None
+        if isinstance(worded, dict) and lang in worded:
+            return worded[lang]
+        return idle_status(current, lang)
+
+    return status_in_language
 
 
 def last_run(state: Any, key: str, lang: Any) -> dict:
