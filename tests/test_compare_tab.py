@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ui import runs
+
 pytestmark = pytest.mark.api
 
 
@@ -125,6 +127,32 @@ def test_a_language_switch_rewords_the_live_result_instead_of_replacing_it():
     assert summary_en == quality.live_summary(live, "en") != quality.precomputed_view("en")[1]
     assert not re.search(r"[\u3400-\u9fff]", summary_en + table_en) and re.search(r"[\u3400-\u9fff]", summary_zh)
     assert figure is not None and quality.quality_view(None, "en")[1] == quality.precomputed_view("en")[1]
+
+
+def test_a_language_switch_during_a_recompute_rewords_the_run_not_the_last_result():
+    """Before its first point the recompute shows its estimate over the last result's curves: a switch re-words
+    that line and leaves the curves. After a point, the points so far and the progress, re-worded; then, once it
+    ends, its own result. The last result, still in the state, is never shown over the running one."""
+    import gradio as gr
+
+    from ui.compare_tab import quality
+
+    class Session:
+        session_hash = "quality-switch-test"
+
+    request = Session()
+    *_, (_, _, _, _, last) = quality.quality(["ddim"], [2], 8, 0, "zh", request=request)  # one point, 2 steps
+    run = quality.quality(["ddim"], [1, 2], 8, 1, "zh", request=request)
+    next(run), next(run)  # timing one step, then the estimate: the first point is next
+    figure, summary, table = quality.quality_view(last, "en", request)
+    estimate = runs.running(request, "sample").estimate
+    assert (figure, table) == (gr.skip(), gr.skip()) and summary == runs.estimate_line(estimate, "en")
+    _, _, _, _, partial = next(run)  # the first of two points: 1 step
+    figure, summary, table = quality.quality_view(last, "en", request)
+    assert summary.startswith(quality.live_summary(partial, "en")) and " of ≈ " in summary  # the run's progress
+    assert table == quality.points_table(partial["points"], "en") != quality.points_table(last["points"], "en")
+    *_, (_, _, _, _, done) = run
+    assert quality.quality_view(done, "en", request)[1] == quality.live_summary(done, "en")  # ended: its own
 
 
 def test_a_language_switch_rewords_the_other_labs_last_results():

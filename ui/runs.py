@@ -132,6 +132,7 @@ class Run:
     cap_seconds: float
     lang: str
     section: str | None = None  # the part of the page whose button started it, e.g. "sampling.pipeline"
+    shown: Any = None  # what it has shown so far, when its section's language listener re-words that
     estimate: Estimate | None = None
     started: float = field(default_factory=time.monotonic)
     stop_requested: bool = False

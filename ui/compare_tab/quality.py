@@ -26,6 +26,7 @@ from ui.lazy_views import uses_no_deferred_module
 
 LIVE_STEPS = (1, 2, 5, 10, 20, 50)  # step counts the live recompute offers
 LIVE_MAX_N = 64  # most samples per point the live recompute takes
+SECTION = "compare.quality"  # the name its runs carry (ui.runs.running_in)
 SCORE_SECONDS = 0.2  # the estimate's allowance for scoring one point's samples (the classifier's features)
 LIVE_DEFAULTS = {"samplers": ["ddim", "dpm++", "euler"], "steps": [2, 5, 10], "n": 32, "seed": 0}
 
@@ -136,7 +137,7 @@ def quality(samplers: Any, steps: Any, n: Any, seed: Any, lang: Any, progress=gr
     pipe = bundled_ddpm(str(DEVICE))
     code = QUALITY_CODE.format(samplers=samplers, steps=steps, n=n, seed=seed)
     skip = gr.skip()
-    with runs.heavy_run(request, "sample", lang) as run:
+    with runs.heavy_run(request, "sample", lang, SECTION) as run:
         yield skip, runs.measuring_status(run.lang), skip, code, skip
         plan = [count for _ in samplers for count in steps]
         runtime = cpu_speed.sampling_forward(pipe.unet.device)["runtime"]  # as comparison_lab.generate samples
@@ -160,6 +161,7 @@ def quality(samplers: Any, steps: Any, n: Any, seed: Any, lang: Any, progress=gr
             live = {"points": points, "floor": floor, "real": real_ref, "n": n, "seed": seed, "seconds": seconds,
                     "total": total, "ended": {language: run.ended_line(reason, len(points), total, language)
                                               for language in LANGUAGES} if reason else {}}  # fmt: skip
+            run.shown = live  # what a switch during the run re-words (quality_view)
             lang = run.lang  # the page's language now: a switch during the run reaches it (runs.follow_language)
             summary = live_summary(live, lang)
             if len(points) < total and not reason:
@@ -186,10 +188,19 @@ def live_summary(live: dict, lang: str) -> str:
 
 
 @uses_no_deferred_module  # a language switch re-words it at once, during the first import
-def quality_view(live: Any, lang: Any) -> tuple[go.Figure | None, str, str]:
-    """What the curves show after a language switch: this session's live result re-worded, else the precomputed."""
+def quality_view(live: Any, lang: Any, request: gr.Request = None) -> tuple[Any, str, Any]:
+    """What the curves show after a language switch: this session's live result re-worded, else the precomputed.
+    During a recompute: its points so far with its progress, or before its first point, its first line (the
+    figure and table keep the last result, as they do until that point)."""
     lang = normalize_language(lang)
+    run = runs.running_in(request, "sample", SECTION)
+    if run is not None and run.shown is None:
+        return gr.skip(), run.started_line(lang), gr.skip()
+    live = run.shown if run is not None else live
     if not isinstance(live, dict) or not live.get("points"):
         return precomputed_view(lang)
     figure = curves_figure(live["points"], live["floor"], live["real"], figure_labels(lang), SAMPLER_NAMES)
-    return figure, live_summary(live, lang), points_table(live["points"], lang)
+    summary = live_summary(live, lang)
+    if run is not None and len(live["points"]) < live["total"] and not live["ended"]:
+        summary += " · " + run.progress_line(lang)
+    return figure, summary, points_table(live["points"], lang)
