@@ -50,8 +50,17 @@ def wrapped(fn):
 fns = [f for f in demo.fns.values() if f.api_name and f.fn is not None]
 names = {{f.api_name: wrapped(f.fn) for f in fns}}
 streams = sorted(f.api_name for f in fns if inspect.isgeneratorfunction(f.fn))
-print(json.dumps({{"on_zero_gpu": on_zero_gpu(), "wrapped": names, "streams": streams}}))
+by_id = {{fn_id: f.api_name or f.name for fn_id, f in demo.fns.items()}}
+cancelled = sorted({{by_id[i] for f in demo.fns.values() for i in (f.cancels or [])}})
+after = {{}}  # what runs right after each named event (its .then / .success)
+for f in demo.fns.values():
+    if f.trigger_after is not None:
+        after.setdefault(by_id[f.trigger_after], []).append(f.name)
+print(json.dumps({{"on_zero_gpu": on_zero_gpu(), "wrapped": names, "streams": streams, "cancelled": cancelled,
+                  "after": after}}))
 """
+STOPPABLE = {"train", "mix_sample", "ddpm_sample", "pipeline_sample", "quality"}  # runs with a Stop button
+REWORDING = {"idle_status", "status_in_language", "quality_view"}  # a status or view re-worded from the run's state
 
 
 def boot(env_extra: dict[str, str], block_spaces: bool = False) -> dict:
@@ -98,6 +107,9 @@ def test_the_app_boots_with_spaces_installed_off_zero_gpu():
     assert report["on_zero_gpu"] is False
     assert not any(report["wrapped"].values()), "off ZeroGPU every handler must stay as written (generators stream)"
     assert set(report["streams"]) >= STREAMING
+    # Stop and a language switch reach the run itself (ui.runs): no event is cancelled, nothing re-worded after
+    assert report["cancelled"] == []
+    assert not any(REWORDING & set(report["after"].get(name, [])) for name in STOPPABLE), report["after"]
 
 
 def test_zero_gpu_wraps_exactly_the_gpu_heavy_handlers():
@@ -107,6 +119,11 @@ def test_zero_gpu_wraps_exactly_the_gpu_heavy_handlers():
     wrapped = {name for name, is_wrapped in report["wrapped"].items() if is_wrapped}
     assert wrapped == GPU_HEAVY, f"wrapped: {sorted(wrapped)}"
     assert set(report["streams"]) >= STREAMING, "ZeroGPU's wrapper must keep streaming handlers streaming"
+    # the run is in a forked worker that neither a Stop request nor a language switch reaches (ui.runs): each Stop
+    # cancels its event, and each run's end is re-worded in the page's language after it
+    assert set(report["cancelled"]) == STOPPABLE, report["cancelled"]
+    for name in STOPPABLE:
+        assert REWORDING & set(report["after"].get(name, [])), f"{name} is followed by {report['after'].get(name)}"
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from functools import partial
 
 import gradio as gr
 
+from diffusion_core.device import on_zero_gpu
 from diffusion_core.sampling import SAMPLERS
 from ui import runs
 from ui.common import TEXT as COMMON
@@ -124,10 +125,17 @@ def build(ctx: AppContext) -> None:
 
     heavy = {"concurrency_id": "sample", "concurrency_limit": 2}
     live_inputs = [live_samplers, live_steps, live_n, live_seed, ctx.lang]
-    # Stop ends the recompute after its current point, keeping the points so far (labelled partial)
-    live_stop.click(runs.stop_sampling, None, None, api_visibility="private", show_progress="hidden", queue=False)
-    live_button.click(friendly(quality.quality), live_inputs, [curves, curves_info, curves_table, code, live_result],
-                      api_name="quality", **heavy)  # fmt: skip
+    live_views = [curves, curves_info, curves_table]
+    live_run = live_button.click(friendly(quality.quality), live_inputs, [*live_views, code, live_result],
+                                 api_name="quality", **heavy)  # fmt: skip
+    # Stop ends the recompute after its current point, keeping the points so far (labelled partial); on ZeroGPU
+    # the loop runs in a forked worker that sees neither the stop request nor a language switch: Stop cancels the
+    # event there (the points streamed so far stay), and the run's end is re-worded after it
+    live_stop.click(runs.stop_sampling, None, None, cancels=[live_run] if on_zero_gpu() else None,
+                    api_visibility="private", show_progress="hidden", queue=False)  # fmt: skip
+    if on_zero_gpu():
+        live_run.then(quality.quality_view, [live_result, ctx.lang], live_views, api_visibility="private",
+                      queue=False)  # fmt: skip
     obj_worded = [obj_table, obj_summary, obj_figure]
     obj_outputs = [*obj_rows, *obj_worded, code, obj_views]
     obj_run = obj_button.click(friendly(objectives.quality_objectives), [obj_t, obj_seed, ctx.lang], obj_outputs,
@@ -139,7 +147,7 @@ def build(ctx: AppContext) -> None:
     lab_inputs = [lab_modes, lab_sampler, lab_steps, lab_few, lab_n, lab_seed, ctx.lang]
     lab_run = lab_button.click(friendly(failures.quality_failures), lab_inputs, [*lab_outputs, code, lab_views],
                                api_name="quality_failures", **heavy)  # fmt: skip
-    ctx.lang.change(quality.quality_view, [live_result, ctx.lang], [curves, curves_info, curves_table],
+    ctx.lang.change(quality.quality_view, [live_result, ctx.lang], live_views,
                     api_visibility="private", queue=False)  # fmt: skip
     # each lab's result in the page's language: after a switch, and after its run (a switch during the run found
     # the previous result, and the run words its result in the language it started in)

@@ -58,30 +58,34 @@ def build(ctx: AppContext) -> None:
 
     # a finished run's steps are sent to the page once; scrubbing and playing them then happen in the page
     # (ui.client_scrub): no request per step
-    start(a, mix.mix_sample, [a.steps, a.batch, a.seed, lang, ctx.session_models],
-          [a.figure, a.x, a.pred, a.scrub, a.state, a.status, a.code], "mix_sample"
-          ).then(mix.mix_frames, a.state, a.frames, **quiet)  # fmt: skip
+    run_a = start(a, mix.mix_sample, [a.steps, a.batch, a.seed, lang, ctx.session_models],
+                  [a.figure, a.x, a.pred, a.scrub, a.state, a.status, a.code], "mix_sample")  # fmt: skip
+    run_a.then(mix.mix_frames, a.state, a.frames, **quiet)
     follow_frames(a.scrub, "mix-frames", [a.x, a.pred])
     a.play.click(None, js=play_js("mix-frames", "mix-scrub", int(mix.PLAY_FRAME_S * 1000)), queue=False, **quiet)
 
-    start(b, scheduler_loop.ddpm_sample, [b.scheduler, b.steps, b.batch, b.seed, lang, ctx.session_models],
-          [b.x_t, b.pred, b.noise, b.curve, b.status, b.state, b.scrub, b.final, b.gif, b.png, b.code],
-          "ddpm_sample").then(scheduler_loop.ddpm_frames, b.state, b.frames, **quiet)  # fmt: skip
+    run_b = start(b, scheduler_loop.ddpm_sample, [b.scheduler, b.steps, b.batch, b.seed, lang, ctx.session_models],
+                  [b.x_t, b.pred, b.noise, b.curve, b.status, b.state, b.scrub, b.final, b.gif, b.png, b.code],
+                  "ddpm_sample")  # fmt: skip
+    run_b.then(scheduler_loop.ddpm_frames, b.state, b.frames, **quiet)
     follow_frames(b.scrub, "ddpm-frames", [b.x_t, b.pred, b.noise, b.status])
     # the alpha_bar chart's cursor follows when the learner lets go of the scrubber (one request)
     gr.on([settled(b.frames)], scheduler_loop.redraw_curve, [lang, b.state, b.scrub], b.curve, queue=False,
           **quiet)  # fmt: skip
 
     # a missing model or a refused Hub id ends the run in the status, with no Error badges (see pipeline_prepare)
-    start(c, pipeline.pipeline_sample, [c.source, c.hub_id, c.steps, c.batch, c.seed, lang, ctx.session_models],
-          [c.grid, c.status, c.code, c.state], "pipeline_sample",
-          prepare=(pipeline.pipeline_prepare, [c.source, c.hub_id, lang, ctx.session_models], [c.status, c.grid]))  # fmt: skip
+    run_c = start(c, pipeline.pipeline_sample, [c.source, c.hub_id, c.steps, c.batch, c.seed, lang, ctx.session_models],
+                  [c.grid, c.status, c.code, c.state], "pipeline_sample",
+                  prepare=(pipeline.pipeline_prepare, [c.source, c.hub_id, lang, ctx.session_models],
+                           [c.status, c.grid]))  # fmt: skip
     c.save.click(pipeline.save_pipeline, [ctx.session_models, lang], c.zip, api_name="save_pipeline")
 
     # statuses and the alpha_bar chart follow the language too (the rest of the page switches in the browser)
-    for name, section in zip(SECTIONS.values(), (a, b, c), strict=True):  # the hint, run or last run, re-worded
-        lang.change(status_in_language(name), [section.status, section.state, lang], section.status,
-                    api_visibility="private", queue=False)  # fmt: skip
+    for name, section, run in zip(SECTIONS.values(), (a, b, c), (run_a, run_b, run_c), strict=True):
+        reword = status_in_language(name)  # the idle hint, the running line or the last run's status
+        lang.change(reword, [section.status, section.state, lang], section.status, **at_once)
+        if on_zero_gpu():  # the run streamed from a forked worker, which a switch cannot reach: its end is re-worded
+            run.then(reword, [section.status, section.state, lang], section.status, **at_once)
     # B's alpha_bar chart needs diffusers' scheduler: drawn when the tab is first opened (ui.lazy_views), and
     # redrawn on each language switch after that
     ctx.openings.view_language(tab)(scheduler_loop.redraw_curve, [lang, b.state, b.scrub], b.curve,
