@@ -114,6 +114,7 @@ def test_sampling_statuses_follow_a_switch(page, app_url, monkeypatch):
     status.get_by_text("1 张，2 步").wait_for(timeout=30_000)
 
     set_slider(page, "pipe-steps", 1000)
+    set_slider(page, "pipe-batch", 64)  # minutes on a CPU: still running when Stop is pressed, after the switch
     page.locator("#pipe-run").click()
     status.get_by_text("预计").wait_for(timeout=120_000)  # its estimate: DDPMPipeline runs, streaming nothing
     switch(page, "en")
