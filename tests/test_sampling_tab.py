@@ -37,6 +37,17 @@ def session_models():
     }
 
 
+@pytest.fixture(scope="module")
+def untrained_session(app_url):
+    """A client of its own: a session that has trained nothing, so runs use the bundled checkpoints (the shared
+    ``client`` may hold a model trained by another test file's tests, depending on the order they run in)."""
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    yield client
+    client.close()
+
+
 # ----------------------------------------------------------------------------------------------
 # Handlers, with this session's models (no checkpoint needed)
 # ----------------------------------------------------------------------------------------------
@@ -133,8 +144,8 @@ def test_section_c_stops_in_the_status_without_a_session_model():
 
 
 @needs_checkpoints
-def test_ddpm_sample_streams_through_the_api(client):
-    job = client.submit("dpm++", 3, 2, 0, "en", api_name="/ddpm_sample")
+def test_ddpm_sample_streams_through_the_api(untrained_session):
+    job = untrained_session.submit("dpm++", 3, 2, 0, "en", api_name="/ddpm_sample")
     final = job.result(timeout=300)
     streamed = job.outputs()
     assert len(streamed) >= 2
@@ -149,10 +160,10 @@ def test_ddpm_sample_streams_through_the_api(client):
 
 
 @needs_checkpoints
-def test_mix_and_pipeline_through_the_api(client):
-    mix = client.predict(3, 2, 0, "en", api_name="/mix_sample")
+def test_mix_and_pipeline_through_the_api(untrained_session):
+    mix = untrained_session.predict(3, 2, 0, "en", api_name="/mix_sample")
     assert "Step 3/3" in mix[-2] and "bundled checkpoint" in mix[-2]
-    _, status, code = client.predict("bundled", "", 2, 2, 0, "en", api_name="/pipeline_sample")
+    _, status, code = untrained_session.predict("bundled", "", 2, 2, 0, "en", api_name="/pipeline_sample")
     assert "2 images, 2 steps" in status and "num_inference_steps=2" in code
 
 

@@ -138,12 +138,12 @@ def quality(samplers: Any, steps: Any, n: Any, seed: Any, lang: Any, progress=gr
     code = QUALITY_CODE.format(samplers=samplers, steps=steps, n=n, seed=seed)
     skip = gr.skip()
     with runs.heavy_run(request, "sample", lang, SECTION) as run:
-        yield skip, runs.measuring_status(run.lang), skip, code, skip
+        yield skip, run.started_line(run.lang), skip, code, skip
         plan = [count for _ in samplers for count in steps]
         runtime = cpu_speed.sampling_forward(pipe.unet.device)["runtime"]  # as comparison_lab.generate samples
-        estimate = run.admit(estimates.quality_estimate(pipe.unet, plan, n, score_seconds=SCORE_SECONDS,
-                                                        runtime=runtime))  # fmt: skip
-        yield skip, runs.estimate_line(estimate, run.lang), skip, code, skip
+        run.admit(estimates.quality_estimate(pipe.unet, plan, n, score_seconds=SCORE_SECONDS,
+                                             runtime=runtime))  # fmt: skip
+        yield skip, run.started_line(run.lang), skip, code, skip
         floor = metrics.real_floor(n)
         real = metrics.measure(metrics.real_digits(n, seed=1)[0])
         real_ref = {"confidence": real.confidence, "class_balance": real.class_balance}

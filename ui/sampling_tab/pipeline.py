@@ -188,9 +188,9 @@ def pipeline_sample(
     note = notes[lang]
     code = PIPELINE_CODE.format(folder=folder, model=note.replace("*", ""), seed=seed, batch=batch, steps=steps)
     with runs.heavy_run(request, "sample", lang, SECTIONS["c"]) as run:
-        yield gr.skip(), runs.measuring_status(run.lang), code, gr.skip()
+        yield gr.skip(), run.started_line(run.lang), code, gr.skip()
         estimate = run.admit(estimates.sampling_estimate(pipeline.unet, steps, batch))
-        yield gr.skip(), runs.estimate_line(estimate, run.lang), code, gr.skip()
+        yield gr.skip(), run.started_line(run.lang), code, gr.skip()
         ended: list = []  # (reason, steps done) once the run ends early
 
         def on_step(index: int) -> bool:

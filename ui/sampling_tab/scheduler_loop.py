@@ -182,10 +182,10 @@ def ddpm_sample(
     forward = _forward_choice(unet, sampler, bundled=folder != SESSION_FOLDER)
     skip = gr.skip()
     with runs.heavy_run(request, "sample", lang, SECTIONS["b"]) as run:
-        yield (skip, skip, skip, skip, runs.measuring_status(run.lang), skip, skip, skip, skip, skip, code)
-        estimate = run.admit(estimates.sampling_estimate(unet, steps, batch, extra_seconds=FRAMES_SECONDS,
-                                                         runtime=forward["runtime"]))  # fmt: skip
-        yield (skip, skip, skip, skip, runs.estimate_line(estimate, run.lang), skip, skip, skip, skip, skip, code)
+        yield (skip, skip, skip, skip, run.started_line(run.lang), skip, skip, skip, skip, skip, code)
+        run.admit(estimates.sampling_estimate(unet, steps, batch, extra_seconds=FRAMES_SECONDS,
+                                              runtime=forward["runtime"]))  # fmt: skip
+        yield (skip, skip, skip, skip, run.started_line(run.lang), skip, skip, skip, skip, skip, code)
         yield from _stream_run(run, unet, train_scheduler, sampler, steps, batch, seed, sources, code, forward)
 
 

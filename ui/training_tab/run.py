@@ -197,16 +197,16 @@ def _train_run(run: runs.Run, kind: str, data: str, rgb: bool, images: Any, conf
     steps, batch, lr, seed = config.steps, config.batch_size, config.lr, config.seed
     code = training_code(kind, steps, batch, lr, seed, data, rgb)
     skip = gr.skip()
-    yield (skip, skip, skip, skip, runs.measuring_status(run.lang), code, skip, skip)
+    yield (skip, skip, skip, skip, run.started_line(run.lang), code, skip, skip)
 
     # 2. the model: this session's from now on (trained in place, so Stop keeps what it learnt), on the device it
     #    trains on, where the estimate times its step
     model = training.build_model(kind, channels=images.shape[1], image_size=images.shape[-1], seed=seed).to(DEVICE)
     previews = _previews(steps, preview_every)
-    estimate = run.admit(estimates.training_estimate(model, steps, batch, tuple(images.shape[1:]), previews=previews,
-                                                     preview_batch=PREVIEW_COUNT,
-                                                     bf16=training.autocasts(config, DEVICE)))  # fmt: skip
-    yield (skip, skip, skip, skip, runs.estimate_line(estimate, run.lang), code, skip, skip)
+    run.admit(estimates.training_estimate(model, steps, batch, tuple(images.shape[1:]), previews=previews,
+                                          preview_batch=PREVIEW_COUNT,
+                                          bf16=training.autocasts(config, DEVICE)))  # fmt: skip
+    yield (skip, skip, skip, skip, run.started_line(run.lang), code, skip, skip)
     if kind == "basic":
         entry = model
     else:  # diffusers is imported when first used (ARCHITECTURE.md, "Start-up")
