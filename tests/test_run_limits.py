@@ -131,9 +131,9 @@ def test_stop_ends_the_live_quality_recompute_and_keeps_its_points():
             break
     *_, last = run
     summary, live = last[1], last[4]
-    assert "Partial result: 2 of 3" in summary and "Stopped at step 2 of 3" in summary, summary
+    assert "Partial result: 2 of 3" in summary and "Stopped after point 2 of 3" in summary, summary
     assert len(live["points"]) == 2 and runs.running(request, "sample") is None
-    assert quality.quality_view(live, "zh")[1].count("停止") == 1  # the stop is re-worded on a switch too
+    assert quality.quality_view(live, "zh")[1].count("第 2/3 个点之后停止") == 1  # re-worded on a switch too
 
 
 # ----------------------------------------------------------------------------------------------

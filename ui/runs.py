@@ -67,6 +67,15 @@ TEXT = {
         "zh": "已到本服务器每次运行的上限 {cap}，在第 {step}/{n} 步停止，保留了到此为止的结果。",
         "en": "Reached this server's limit of {cap} per run: stopped at step {step} of {n}; the results so far are kept.",
     },
+    "stopped_points": {
+        "zh": "已在第 {step}/{n} 个点之后停止，保留了到此为止的结果。",
+        "en": "Stopped after point {step} of {n}; the results so far are kept.",
+    },
+    "capped_points": {
+        "zh": "已到本服务器每次运行的上限 {cap}，在第 {step}/{n} 个点之后停止，保留了到此为止的结果。",
+        "en": "Reached this server's limit of {cap} per run: stopped after point {step} of {n}; the results so far are "
+        "kept.",
+    },
     "waiting": {
         "zh": "⏳ 排队中：等待空闲的计算位置（排队位置显示在下方结果上）……",
         "en": "⏳ Queued: waiting for a free slot (your place in the queue shows on the results below)…",
@@ -156,11 +165,11 @@ class Run:
             return "cap"
         return None
 
-    def ended_line(self, reason: str, step: int, total: int, lang: str | None = None) -> str:
+    def ended_line(self, reason: str, step: int, total: int, lang: str | None = None, unit: str = "step") -> str:
         """The status sentence of a run that ended early at ``step`` (1-based) of ``total``, in ``lang``
-        (default: the run's language)."""
+        (default: the run's language); ``unit`` is what it counts: ``"step"``, or ``"point"`` (a curve's points)."""
         lang = lang or self.lang
-        key = "capped" if reason == "cap" else "stopped"
+        key = ("capped" if reason == "cap" else "stopped") + ("_points" if unit == "point" else "")
         return pick(TEXT, key, lang).format(step=step, n=total, cap=duration(self.cap_seconds, lang))
 
     def progress_line(self, lang: str | None = None) -> str:

@@ -159,7 +159,7 @@ def quality(samplers: Any, steps: Any, n: Any, seed: Any, lang: Any, progress=gr
             progress(len(points) / total, desc=f"{len(points)} / {total}: {SAMPLER_NAMES[point.sampler]} {point.steps}")
             reason = run.stop_reason() if len(points) < total else None
             live = {"points": points, "floor": floor, "real": real_ref, "n": n, "seed": seed, "seconds": seconds,
-                    "total": total, "ended": {language: run.ended_line(reason, len(points), total, language)
+                    "total": total, "ended": {language: run.ended_line(reason, len(points), total, language, unit="point")
                                               for language in LANGUAGES} if reason else {}}  # fmt: skip
             run.shown = live  # what a switch during the run re-words (quality_view)
             lang = run.lang  # the page's language now: a switch during the run reaches it (runs.follow_language)
