@@ -52,12 +52,14 @@ names = {{f.api_name: wrapped(f.fn) for f in fns}}
 streams = sorted(f.api_name for f in fns if inspect.isgeneratorfunction(f.fn))
 by_id = {{fn_id: f.api_name or f.name for fn_id, f in demo.fns.items()}}
 cancelled = sorted({{by_id[i] for f in demo.fns.values() for i in (f.cancels or [])}})
-after = {{}}  # what runs right after each named event (its .then / .success)
+after, after_success = {{}}, {{}}  # what runs right after each named event (its .then / .success; .success only)
 for f in demo.fns.values():
     if f.trigger_after is not None:
         after.setdefault(by_id[f.trigger_after], []).append(f.name)
+        if f.trigger_only_on_success:
+            after_success.setdefault(by_id[f.trigger_after], []).append(f.name)
 print(json.dumps({{"on_zero_gpu": on_zero_gpu(), "wrapped": names, "streams": streams, "cancelled": cancelled,
-                  "after": after}}))
+                  "after": after, "after_success": after_success}}))
 """
 STOPPABLE = {"train", "mix_sample", "ddpm_sample", "pipeline_sample", "quality"}  # runs with a Stop button
 REWORDING = {"idle_status", "status_in_language", "quality_view"}  # a status or view re-worded from the run's state
@@ -124,6 +126,8 @@ def test_zero_gpu_wraps_exactly_the_gpu_heavy_handlers():
     assert set(report["cancelled"]) == STOPPABLE, report["cancelled"]
     for name in STOPPABLE:
         assert REWORDING & set(report["after"].get(name, [])), f"{name} is followed by {report['after'].get(name)}"
+        # only after a run that succeeded: an error's status must not be replaced by the last run's
+        assert REWORDING & set(report["after_success"].get(name, [])), f"{name}: {report['after_success']}"
 
 
 @pytest.mark.parametrize(

@@ -134,8 +134,8 @@ def build(ctx: AppContext) -> None:
     live_stop.click(runs.stop_sampling, None, None, cancels=[live_run] if on_zero_gpu() else None,
                     api_visibility="private", show_progress="hidden", queue=False)  # fmt: skip
     if on_zero_gpu():
-        live_run.then(quality.quality_view, [live_result, ctx.lang], live_views, api_visibility="private",
-                      queue=False)  # fmt: skip
+        live_run.success(quality.quality_view, [live_result, ctx.lang], live_views, api_visibility="private",
+                         queue=False)  # fmt: skip
     obj_worded = [obj_table, obj_summary, obj_figure]
     obj_outputs = [*obj_rows, *obj_worded, code, obj_views]
     obj_run = obj_button.click(friendly(objectives.quality_objectives), [obj_t, obj_seed, ctx.lang], obj_outputs,

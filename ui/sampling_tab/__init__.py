@@ -85,7 +85,7 @@ def build(ctx: AppContext) -> None:
         reword = status_in_language(name)  # the idle hint, the running line or the last run's status
         lang.change(reword, [section.status, section.state, lang], section.status, **at_once)
         if on_zero_gpu():  # the run streamed from a forked worker, which a switch cannot reach: its end is re-worded
-            run.then(reword, [section.status, section.state, lang], section.status, **at_once)
+            run.success(reword, [section.status, section.state, lang], section.status, **at_once)  # not an error
     # B's alpha_bar chart needs diffusers' scheduler: drawn when the tab is first opened (ui.lazy_views), and
     # redrawn on each language switch after that
     ctx.openings.view_language(tab)(scheduler_loop.redraw_curve, [lang, b.state, b.scrub], b.curve,

@@ -119,7 +119,7 @@ def build(ctx: AppContext) -> None:
     # on ZeroGPU the loop runs in a forked worker that cannot see the stop request: cancel the event there
     stop.click(request_stop, None, None, cancels=[train_event] if on_zero_gpu() else None, **PRIVATE)
     if on_zero_gpu():  # nor a language switch (runs.follow_language): the run's end is re-worded after it
-        train_event.then(controls.idle_status, [status, ctx.lang, run_state], status, **PRIVATE).then(
+        train_event.success(controls.idle_status, [status, ctx.lang, run_state], status, **PRIVATE).then(
             redraw_loss, [run_state, log_scale, ctx.lang], plot, **PRIVATE
         )
     download.click(friendly(train_download), [kind, ctx.session_models, ctx.lang], files, api_name="train_download")
