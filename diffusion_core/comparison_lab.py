@@ -9,7 +9,8 @@ loss at chosen t, and ``failure_samples`` samples the way a common mistake would
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from diffusion_core.metrics import check_images, class_balance, classify, mean_c
 from diffusion_core.models import unet2d_image_shape
 from diffusion_core.noising import predict_x0
 from diffusion_core.quality_curves import SampleFn
+from diffusion_core.sample_cache import ChunkDone, SampleCache
 
 
 def generate(
@@ -37,6 +39,8 @@ def generate(
     fast: bool = False,
     precision: str | None = None,
     runtime: str | None = None,
+    cache: SampleCache | None = None,
+    on_chunk: Callable[[ChunkDone], None] | None = None,
 ) -> torch.Tensor:
     """Sample ``n`` images with ``diffusion_core.sampling`` in chunks of ``sampling.MAX_BATCH``.
 
@@ -53,6 +57,9 @@ def generate(
         precision, runtime: the UNet forward, as ``sampling.scheduler_sample`` takes them; ``None``: the one the
             app picks on ``unet``'s device (``cpu_speed.sampling_forward``: on the CPU, ONNX Runtime's float32
             forward, about 2x eager PyTorch, the same digits to ~1e-4; PyTorch float32 with ``fast``).
+        cache: keeps each finished chunk on disk and reads back the chunks an earlier call with the same
+            settings finished (``diffusion_core.sample_cache``): the same images, so a stopped run resumes.
+        on_chunk: called after each chunk with its ``ChunkDone`` (progress, and its sampling seconds).
 
     Returns:
         Samples (n, C, H, W) on the CPU, roughly in [-1, 1].
@@ -63,26 +70,61 @@ def generate(
     picked = {"precision": "fp32", "runtime": "torch"} if fast else cpu_speed.sampling_forward(unet.device)
     precision, runtime = precision or picked["precision"], runtime or picked["runtime"]
     generator = torch.Generator().manual_seed(seed)
+    key = None
+    if cache is not None:
+        settings = {"sampler": sampler, "steps": steps, "seed": seed, "start": start, "fast": fast,
+                    "precision": precision, "runtime": runtime, "device": unet.device.type,
+                    "chunk_size": sampling.MAX_BATCH}  # fmt: skip
+        key = cache.key(unet, scheduler, settings)
     chunks = []
-    for begin in range(0, n, sampling.MAX_BATCH):
+    count = math.ceil(n / sampling.MAX_BATCH)
+    for index, begin in enumerate(range(0, n, sampling.MAX_BATCH)):
         size = min(sampling.MAX_BATCH, n - begin)
-        x_T = None
-        if start == "rand":  # the mistake: uniform noise in [0, 1) (mean 0.5, std 0.29) where the model expects N(0, I)
-            x_T = torch.rand((size, *unet2d_image_shape(unet)), generator=generator)
-        records = sampling.scheduler_sample(
-            unet,
-            scheduler,
-            sampler,
-            steps,
-            size,
-            generator=generator,
-            fast=fast and x_T is None,
-            x_T=x_T,
-            precision=precision,
-            runtime=runtime,
-        )
-        chunks.append(sampling.final_sample(records).float().cpu())
+        kept = cache.load(key, index, size) if cache is not None else None
+        if kept is not None:  # sampled before with these settings: the same images, and the generator after them
+            generator.set_state(kept.generator_state)
+            chunk, seconds = kept.samples, kept.seconds
+        else:
+            started = time.perf_counter()
+            chunk = _sample_chunk(unet, scheduler, sampler, steps, size, generator, start, fast, precision, runtime)
+            seconds = time.perf_counter() - started
+            if cache is not None:
+                cache.save(key, index, chunk, generator.get_state(), seconds)
+        chunks.append(chunk)
+        if on_chunk is not None:
+            on_chunk(ChunkDone(index, count, begin + size, n, seconds, cached=kept is not None))
     return torch.cat(chunks)
+
+
+def _sample_chunk(
+    unet: nn.Module,
+    scheduler: Any,
+    sampler: str,
+    steps: int,
+    size: int,
+    generator: torch.Generator,
+    start: str,
+    fast: bool,
+    precision: str,
+    runtime: str,
+) -> torch.Tensor:
+    """One chunk of ``generate``: ``size`` images (size, C, H, W), float32 on the CPU, drawn from ``generator``."""
+    x_T = None
+    if start == "rand":  # the mistake: uniform noise in [0, 1) (mean 0.5, std 0.29) where the model expects N(0, I)
+        x_T = torch.rand((size, *unet2d_image_shape(unet)), generator=generator)
+    records = sampling.scheduler_sample(
+        unet,
+        scheduler,
+        sampler,
+        steps,
+        size,
+        generator=generator,
+        fast=fast and x_T is None,
+        x_T=x_T,
+        precision=precision,
+        runtime=runtime,
+    )
+    return sampling.final_sample(records).float().cpu()
 
 
 def sampling_function(unet: nn.Module, scheduler: Any) -> SampleFn:

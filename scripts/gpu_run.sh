@@ -15,7 +15,9 @@
 #          a fresh run of the recipe instead, sized by a 300-step probe. TARGET_STEPS beyond the state's last
 #          step starts a new warm-up + cosine phase (--lr-restart, RESTART_LR, RESTART_WARMUP);
 #   eval:  once the run has reached its last step: the bar (n = 1000, DDPM 1000 steps and DPM-Solver++ 20,
-#          with 64-image grids) and the quality curves;
+#          with 64-image grids) and the quality curves, each sampled chunk kept in $WORK/eval_cache (not packed):
+#          run again, the stage resumes at the first chunk missing, and on the CPU the curves' 1000-step DDPM
+#          point reads back the bar's first 512 images (on CUDA the bar's DDPM runs in a CUDA graph: another key);
 #   tests: the GPU tests (CUDA graph, graph+compile, host syncs, sampling fast path);
 #   bench: the gpu_sampling suite (1000 DDPM steps at batch 8: CUDA graph vs the diffusers loop), then the
 #          training suite (the tutorial's loop vs eager, graph and graph+compile, at 128 and larger batches),
@@ -68,8 +70,8 @@ else
   DEVICE=cpu GRAPH=
 fi
 stamp "stages: $STAGES; device $DEVICE; resume: $RESUME"
-pack() {  # everything but the probe, in parts small enough to come back from the device machine
-  tar -cf "$WORK.tar" -C "$WORK" --exclude probe . && rm -f "$OUT"/bundle.part* &&
+pack() {  # everything but the probe and the eval cache, in parts small enough to come back from the device machine
+  tar -cf "$WORK.tar" -C "$WORK" --exclude probe --exclude eval_cache . && rm -f "$OUT"/bundle.part* &&
     split -b 15m -d "$WORK.tar" "$OUT/bundle.part" && rm -f "$WORK.tar" && stamp "packed"
 }
 [ -f "$WORK/BENCHMARKS.md" ] || cp BENCHMARKS.md "$WORK/BENCHMARKS.md"
@@ -137,12 +139,12 @@ except (OSError, KeyError, ValueError) as error:
     stamp "eval --bar"
     bar_steps=$([ "$TINY" = 1 ] && echo --bar-ddpm-steps 5)
     python3 -m diffusion_core eval --bar --grids --n "$N" --device "$DEVICE" --model "$WORK/ddpm_mnist" $bar_steps \
-      --bar-output "$WORK/quality_bar.json"
+      --bar-output "$WORK/quality_bar.json" --cache "$WORK/eval_cache"
     stamp "eval --bar exit $?"
     stamp "eval curves"
     if [ "$TINY" = 1 ]; then curve_steps=(--steps 5 --ddpm-steps 5); else curve_steps=(--ddpm-steps 50 "1000:$CURVE_N"); fi
     python3 -m diffusion_core eval --n "$CURVE_N" --device "$DEVICE" --model "$WORK/ddpm_mnist" "${curve_steps[@]}" \
-      --output "$WORK/quality_curves.json"
+      --output "$WORK/quality_curves.json" --cache "$WORK/eval_cache"
     stamp "eval curves exit $?"
   fi
   pack

@@ -295,3 +295,51 @@ def test_generate_chunks_large_batches_and_failure_modes_change_one_thing(tiny_d
         comparison_lab.failure_samples("undertrained", unet, scheduler, n=4, steps=2)
     with pytest.raises(ValueError, match="unknown failure mode"):
         comparison_lab.failure_samples("typo", unet, scheduler)
+
+
+def test_generate_with_a_cache_resumes_and_reuses_chunks_giving_the_same_images(tiny_ddpm, tmp_path):
+    """A stopped evaluation resumes at its first missing chunk, and a smaller n reads back a larger run's first chunks:
+    always the images an uncached call gives (DDPM draws noise every step, so the generator's state must follow)."""
+    from diffusion_core import sampling
+    from diffusion_core.sample_cache import SampleCache
+
+    unet, scheduler = tiny_ddpm
+    n = 2 * sampling.MAX_BATCH + 3
+    plain = comparison_lab.generate(unet, scheduler, "ddpm", 2, n, seed=3)
+    cache = SampleCache(tmp_path)
+
+    def cached_run(count: int, model=unet, steps: int = 2) -> tuple[torch.Tensor, list]:
+        seen = []
+        samples = comparison_lab.generate(model, scheduler, "ddpm", steps, count, seed=3, cache=cache,
+                                          on_chunk=seen.append)  # fmt: skip
+        return samples, seen
+
+    first, seen = cached_run(n)
+    assert torch.equal(first, plain)
+    assert [(c.index, c.chunks, c.images_done, c.n, c.cached) for c in seen] == [
+        (0, 3, 256, n, False), (1, 3, 512, n, False), (2, 3, n, n, False)]  # fmt: skip
+    files = sorted(tmp_path.glob("*/chunk_*.safetensors"))
+    assert [f.name for f in files] == ["chunk_00000_256.safetensors", "chunk_00001_256.safetensors",
+                                       "chunk_00002_3.safetensors"]  # fmt: skip
+    assert json.loads((files[0].parent / "settings.json").read_text())["sampler"] == "ddpm"
+
+    again, seen = cached_run(n)  # everything read back, with the seconds it took to sample
+    assert torch.equal(again, plain) and all(c.cached for c in seen)
+    assert [c.seconds for c in seen] == [c.seconds for c in cached_run(n)[1]] and seen[0].seconds > 0
+
+    files[2].unlink()  # stopped before the last chunk, and the middle one broken by a kill mid-write
+    files[1].write_bytes(b"not a safetensors file")
+    resumed, seen = cached_run(n)
+    assert torch.equal(resumed, plain) and [c.cached for c in seen] == [True, False, False]
+
+    prefix, seen = cached_run(2 * sampling.MAX_BATCH)  # the curves' n = 512 point inside the bar's n = 1000
+    assert torch.equal(prefix, plain[: 2 * sampling.MAX_BATCH]) and all(c.cached for c in seen)
+
+    changed = copy.deepcopy(unet)
+    with torch.no_grad():
+        next(changed.parameters()).add_(0.01)
+    assert not any(c.cached for c in cached_run(4, model=changed)[1])  # other weights: another key
+    assert not any(c.cached for c in cached_run(4, steps=3)[1])  # other steps: another key
+    assert len(list(tmp_path.iterdir())) == 3
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        SampleCache(files[0])

@@ -40,6 +40,8 @@ def test_gpu_run_script_end_to_end_tiny(tmp_path):
     call_2 = second[second.index("stages: train eval") :]  # run.log gathers both calls
     assert "train exit 0" in call_2 and "eval curves exit 0" in call_2
     assert "eval --bar exit 1" in call_2  # it ran; a tiny model fails the bar, and says so in its exit code
+    curves_log = call_2[call_2.index("eval curves") :]  # the curves' DDPM point is the bar's: read back, not sampled
+    assert "ddpm 5 steps: chunk 1/1, 8/8 images" in curves_log and "(read back from --cache)" in curves_log
 
     out = tmp_path / "out"
     parts = sorted(out.glob("bundle.part*"))
@@ -65,7 +67,8 @@ def test_gpu_run_script_end_to_end_tiny(tmp_path):
     benchmarks = (unpacked / "BENCHMARKS.md").read_text()
     assert "<!-- suite:training -->" in benchmarks and "One profiled step" in benchmarks
     assert "<!-- suite:gpu_sampling -->" in benchmarks
-    assert not (unpacked / "probe").exists()
+    assert not (unpacked / "probe").exists() and not (unpacked / "eval_cache").exists()
+    assert list((tmp_path / "work" / "eval_cache").glob("*/chunk_*.safetensors"))  # kept beside, for a resume
 
 
 def test_gpu_run_skips_the_evaluation_of_an_unfinished_run(tmp_path):
